@@ -34,13 +34,16 @@ DEBUG = env_bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "auditlog",
     "jukinet",
     "audit",
@@ -58,9 +61,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audit.middleware.ActorContextMiddleware",
+    "audit.middleware.StaffAccessMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "jukinet.urls"
@@ -78,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "audit.context_processors.staff",
             ],
         },
     },
@@ -110,13 +118,38 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# --- Passwords -----------------------------------------------------------------------
+# --- Authentication: password + TOTP, lockout, password rules ------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses while an ID is locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "/login"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("login_id", "full_name", "staff_number")},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "audit.password_rules.CharacterClassValidator"},
 ]
+AXES_FAILURE_LIMIT = env_int("JUKINET_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("JUKINET_LOGIN_LOCKOUT_HOURS", 1)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# Terminals are enrolled and shared by a desk: locking by IP would let one colleague's typing
+# lock the whole desk out, and unregistered IPs never reach the login page at all.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_USERNAME_FORM_FIELD = "login_id"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "auth/locked_out.html"
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = "jukinet"
+# The page blanks itself after this idle time and needs the password to come back; the
+# server session ends after JUKINET_SESSION_IDLE_SECONDS.
+SCREEN_BLANK_SECONDS = env_int("JUKINET_SCREEN_BLANK_SECONDS", 5 * 60)
+TERMINAL_COOKIE_NAME = "jukinet_terminal"
+TERMINAL_COOKIE_MAX_AGE = 5 * 365 * 24 * 60 * 60
 
 # --- Sessions and browser security ---------------------------------------------------
 SESSION_COOKIE_AGE = env_int("JUKINET_SESSION_IDLE_SECONDS", 30 * 60)
@@ -131,6 +164,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
+    TERMINAL_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)

@@ -1,10 +1,10 @@
-from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from jukinet import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("admin/", admin.site.urls),
+    path("", include("audit.urls")),
+    path("console/", include("audit.urls_console")),
 ]

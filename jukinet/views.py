@@ -3,10 +3,20 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from audit.permissions import permitted
+
+# (action, label, path): the menu shows what the operator's roles permit, nothing more.
+MENU = [
+    ("console.view", "管理コンソール（ID・端末・クライアント）", "/console/"),
+    ("audit_log.view", "操作記録の閲覧", "/audit/log/"),
+    ("removal_history.view", "権限削除記録", "/console/removals/"),
+]
+
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    menu = [{"label": label, "url": url} for action, label, url in MENU if permitted(request.user, action)]
+    return render(request, "home.html", {"menu": menu})
 
 
 @require_GET

@@ -70,3 +70,75 @@ def celery_worker_process():
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+# --- Staff fixtures: operators, an enrolled terminal, a logged-in and verified session -----
+
+
+@pytest.fixture
+def make_operator(db):
+    from audit.models import IdentityState, Operator
+
+    counter = iter(range(1, 10_000))
+
+    def make(*roles: str, login_id: str | None = None, password: str = "Test-Passw0rd!x", **fields) -> Operator:
+        n = next(counter)
+        operator = Operator(
+            login_id=login_id or f"op{n:03d}{roles[0] if roles else 'x'}",
+            staff_number=fields.pop("staff_number", f"S{n:05d}-{roles[0] if roles else 'x'}"),
+            full_name=fields.pop("full_name", f"試験 操作者{n}"),
+            department=fields.pop("department", "市町村課"),
+            roles=list(roles),
+            duties=fields.pop("duties", ["honnin", "fuhyo"]),
+            state=fields.pop("state", IdentityState.ACTIVE),
+            must_change_password=fields.pop("must_change_password", False),
+            **fields,
+        )
+        operator.set_password(password)
+        operator.save()
+        return operator
+
+    return make
+
+
+@pytest.fixture
+def enrolled_terminal(db):
+    from audit.services import terminal_enrol, terminal_register_direct
+
+    issued = terminal_register_direct(name="試験端末", place="本庁舎3階")
+    terminal, credential = terminal_enrol(code=issued.enrolment_code)
+    return terminal, credential
+
+
+@pytest.fixture
+def terminal_client(client, enrolled_terminal, settings):
+    """A browser on an enrolled terminal, not logged in."""
+    client.cookies[settings.TERMINAL_COOKIE_NAME] = enrolled_terminal[1]
+    return client
+
+
+def verify_session(client, operator) -> None:
+    """Log in as a password + TOTP session would end up (the login flow has its own tests)."""
+    import django_otp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=operator).first() or TOTPDevice.objects.create(
+        user=operator, name="test", confirmed=True
+    )
+    client.force_login(operator)
+    session = client.session
+    session[django_otp.DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+@pytest.fixture
+def staff_client(terminal_client, make_operator):
+    """``staff_client(*roles)`` → a client logged in (password + TOTP) on an enrolled terminal."""
+
+    def login(*roles: str, **fields):
+        operator = make_operator(*roles, **fields)
+        verify_session(terminal_client, operator)
+        terminal_client.operator = operator
+        return terminal_client
+
+    return login

@@ -1,0 +1,47 @@
+"""The access/operation log (操作記録): writing entries.
+
+Sealing (the hash chain), verification and the published chain head live in
+``audit/log_chain.py``. Call ``log_event`` inside the transaction of the action it records,
+so an action and its log entry commit or roll back together.
+"""
+
+from django.utils import timezone
+
+from audit import context
+from audit.models import AccessLogEntry
+from jukinet.log_redaction import redact
+
+Outcome = AccessLogEntry.Outcome
+
+
+def log_event(
+    *,
+    action: str,
+    outcome: str = Outcome.OK,
+    target_file: str = "",
+    target_code: str = "",
+    duty: str = "",
+    detail: str = "",
+) -> AccessLogEntry:
+    ctx = context.current()
+    return AccessLogEntry.objects.create(
+        occurred_at=timezone.now(),
+        actor_kind=ctx.actor_kind,
+        actor=ctx.actor[:40],
+        terminal=ctx.terminal[:32],
+        action=action[:40],
+        target_file=target_file[:8],
+        target_code=target_code[:40],
+        duty=duty[:40],
+        outcome=outcome,
+        # Defence in depth: a 個人番号 never reaches the log, even through a careless detail.
+        detail=redact(detail)[:500],
+        request_id=ctx.request_id,
+        remote_addr=ctx.remote_addr[:45],
+    )
+
+
+def log_refusal(*, action: str, detail: str = "", **fields) -> AccessLogEntry:
+    """Record a refusal. Call it after the refused service's transaction has ended (views do,
+    when they catch the domain error), so the rollback of the refused work keeps the record."""
+    return log_event(action=action, outcome=Outcome.REFUSED, detail=detail, **fields)

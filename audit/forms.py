@@ -1,0 +1,57 @@
+from django import forms
+
+
+class LoginForm(forms.Form):
+    login_id = forms.CharField(
+        label="ログインID", max_length=32, widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"})
+    )
+    password = forms.CharField(
+        label="パスワード", max_length=128, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class OtpForm(forms.Form):
+    token = forms.RegexField(
+        label="確認コード（6桁）",
+        regex=r"^[0-9]{6}$",
+        error_messages={"invalid": "確認コードは認証アプリに表示された6桁の数字です。"},
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6}
+        ),
+    )
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(
+        label="現在のパスワード",
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autofocus": True, "autocomplete": "current-password"}),
+    )
+    new_password = forms.CharField(
+        label="新しいパスワード", max_length=128, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    new_password_again = forms.CharField(
+        label="新しいパスワード（確認）",
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password") and data.get("new_password") != data.get("new_password_again"):
+            self.add_error("new_password_again", "新しいパスワードが一致しません。")
+        return data
+
+
+class EnrolmentForm(forms.Form):
+    code = forms.CharField(
+        label="端末登録コード", max_length=20, widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"})
+    )
+
+
+class UnlockForm(forms.Form):
+    password = forms.CharField(
+        label="パスワード",
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autofocus": True, "autocomplete": "current-password"}),
+    )

@@ -1,0 +1,50 @@
+"""The permission matrix (role × action), in one place.
+
+Services call ``ensure_permitted`` before they act; views are declared with the action they
+perform (``audit.views_support.staff_view``), so the server enforces every cell. The matrix
+test in tests/test_permission_matrix.py walks every URL against every role.
+"""
+
+from audit.models import Operator, Role
+from jukinet.errors import PermissionRefused
+
+SYS = Role.SYSADMIN
+SEC = Role.SECADMIN
+AUD = Role.AUDITOR
+GYOMU = Role.GYOMU
+KAIJI = Role.KAIJI
+TEIKYO = Role.TEIKYO
+EVERY_ROLE = frozenset(Role)
+
+MATRIX: dict[str, frozenset[str]] = {
+    # Every operator: their own session and password.
+    "self.session": EVERY_ROLE,
+    # The admin console (システム管理者・セキュリティ管理者).
+    "console.view": frozenset({SYS, SEC}),
+    "application.file_issue": frozenset({SYS, SEC}),  # enter a 新規発効届 with its particulars
+    "application.file_revoke": frozenset({SEC}),  # 失効届: the security administrator files it
+    "application.decide": frozenset({SYS}),  # issue / execute revocation: system administrator only
+    "identity.suspend": frozenset({SEC}),  # immediate suspension on misuse
+    "identity.reinstate": frozenset({SYS}),
+    "grant_review.manage": frozenset({SYS}),
+    "removal_history.view": frozenset({SYS, SEC, AUD}),
+    # The access log.
+    "audit_log.view": frozenset({SYS, AUD}),
+    "audit_log.export": frozenset({SYS, AUD}),
+}
+
+
+def permitted(operator: Operator | None, action: str) -> bool:
+    if operator is None or not getattr(operator, "is_authenticated", False) or not operator.is_active:
+        return False
+    try:
+        allowed = MATRIX[action]
+    except KeyError:
+        # An action missing from the matrix is a programming error; refuse rather than allow.
+        return False
+    return operator.has_role(*allowed)
+
+
+def ensure_permitted(operator: Operator | None, action: str) -> None:
+    if not permitted(operator, action):
+        raise PermissionRefused()
