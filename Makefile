@@ -33,6 +33,7 @@ up: demo
 	@bash scripts/up.sh
 
 test: services
+	@bash scripts/ensure_browser.sh
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) manage.py check

@@ -1,7 +1,15 @@
 from django import forms
 
 
-class LoginForm(forms.Form):
+class JapaneseForm(forms.Form):
+    """Labels without Django's trailing colon (Japanese forms do not use one)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class LoginForm(JapaneseForm):
     login_id = forms.CharField(
         label="ログインID", max_length=32, widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"})
     )
@@ -10,7 +18,7 @@ class LoginForm(forms.Form):
     )
 
 
-class OtpForm(forms.Form):
+class OtpForm(JapaneseForm):
     token = forms.RegexField(
         label="確認コード（6桁）",
         regex=r"^[0-9]{6}$",
@@ -21,7 +29,7 @@ class OtpForm(forms.Form):
     )
 
 
-class PasswordChangeForm(forms.Form):
+class PasswordChangeForm(JapaneseForm):
     old_password = forms.CharField(
         label="現在のパスワード",
         max_length=128,
@@ -43,13 +51,13 @@ class PasswordChangeForm(forms.Form):
         return data
 
 
-class EnrolmentForm(forms.Form):
+class EnrolmentForm(JapaneseForm):
     code = forms.CharField(
         label="端末登録コード", max_length=20, widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"})
     )
 
 
-class UnlockForm(forms.Form):
+class UnlockForm(JapaneseForm):
     password = forms.CharField(
         label="パスワード",
         max_length=128,
