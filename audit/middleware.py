@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from audit import access_log, context
+from audit.models import AccessLogEntry
 from audit.services import terminal_authenticate
 
 EXEMPT_PREFIXES = ("/static/", "/healthz", "/api/", "/national/")
@@ -76,7 +77,7 @@ class StaffAccessMiddleware:
             if refusal is not None:
                 return refusal
             response = self.get_response(request)
-            if response.status_code >= 400 and request.user.is_authenticated:
+            if response.status_code >= 400 and request.user.is_authenticated and not _refusal_logged(request):
                 # 端末操作のエラー記録: errors an operator's terminal hits are part of the log.
                 access_log.log_event(
                     action="terminal.error",
@@ -105,6 +106,11 @@ class StaffAccessMiddleware:
         if user.must_change_password and path not in ("/password/change", "/logout"):
             return redirect("password_change")
         return None
+
+
+def _refusal_logged(request: HttpRequest) -> bool:
+    """Whoever refused (a staff view, a service) has logged it already under this request id."""
+    return AccessLogEntry.objects.filter(request_id=request.request_id, outcome="refused").exists()
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -301,7 +301,7 @@ class AccessLogEntry(models.Model):
     duty = models.CharField("事務", max_length=40, blank=True)
     outcome = models.CharField("結果", max_length=8, choices=Outcome.choices)
     detail = models.CharField("詳細", max_length=500, blank=True)
-    request_id = models.CharField("リクエストID", max_length=36, blank=True)
+    request_id = models.CharField("リクエストID", max_length=36, blank=True, db_index=True)
     remote_addr = models.CharField("接続元", max_length=45, blank=True)
     seal_seq = models.BigIntegerField("連番", null=True, unique=True)
     prev_hash = models.CharField(max_length=64, blank=True)

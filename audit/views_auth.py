@@ -16,6 +16,7 @@ from django_otp import match_token
 from audit import access_log, context
 from audit.forms import EnrolmentForm, LoginForm, OtpForm, PasswordChangeForm, UnlockForm
 from audit.services import operator_change_password, terminal_enrol
+from audit.views_support import staff_view
 from jukinet.errors import DomainError
 
 MAX_OTP_FAILURES = 5
@@ -90,6 +91,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@staff_view("self.session")
 def password_change_view(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

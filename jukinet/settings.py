@@ -7,6 +7,7 @@ few and each is driven by ``JUKINET_MODE`` (``development`` or ``production``).
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from jukinet.env import env_bool, env_int, env_list, env_str, load_env_file
 
@@ -203,11 +204,20 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # Chain new access-log entries within seconds; expire so a stopped worker's backlog does not pile up.
+    "audit-seal-log": {"task": "audit.seal_log", "schedule": 2.0, "options": {"expires": 10}},
+    # Publish the signed chain head daily (docs/audit-log.md).
+    "audit-publish-head": {"task": "audit.publish_chain_head", "schedule": crontab(hour=0, minute=5)},
+}
 
 # --- 個人番号 encryption keys (never in the repo; see docs/keys.md) --------------------
 # A JSON key file {"active": id, "keys": {id: base64 256-bit}, "index_key": base64}.
 FIELD_KEYS_FILE = env_str("JUKINET_FIELD_KEYS_FILE", str(VAR_DIR / "keys" / "field-keys.json"))
+
+# Chain heads of the access log are signed with a key the database never holds.
+AUDIT_HEAD_KEY_FILE = Path(env_str("JUKINET_AUDIT_HEAD_KEY_FILE", str(VAR_DIR / "keys" / "audit-head.key")))
+AUDIT_HEADS_FILE = Path(env_str("JUKINET_AUDIT_HEADS_FILE", str(VAR_DIR / "audit-heads.jsonl")))
 
 # --- Records -------------------------------------------------------------------------
 # 住基法施行令第30条の6: history and 消除者 are kept for this many years (docs/data-model.md).

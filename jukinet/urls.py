@@ -7,4 +7,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("audit.urls")),
     path("console/", include("audit.urls_console")),
+    path("audit/", include("audit.urls_log")),
 ]

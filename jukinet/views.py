@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from audit.permissions import permitted
+from audit.views_support import staff_view
 
 # (action, label, path): the menu shows what the operator's roles permit, nothing more.
 MENU = [
@@ -14,6 +15,7 @@ MENU = [
 
 
 @require_GET
+@staff_view("self.session")
 def home(request: HttpRequest) -> HttpResponse:
     menu = [{"label": label, "url": url} for action, label, url in MENU if permitted(request.user, action)]
     return render(request, "home.html", {"menu": menu})

@@ -20,6 +20,8 @@ def _test_keyring(tmp_path_factory, monkeypatch, settings):
     path = tmp_path_factory.mktemp("keys") / "field-keys.json"
     crypto.write_keyring_file(path, crypto.Keyring.generate("t1"))
     settings.FIELD_KEYS_FILE = str(path)
+    settings.AUDIT_HEAD_KEY_FILE = str(path.parent / "audit-head.key")
+    settings.AUDIT_HEADS_FILE = str(path.parent / "audit-heads.jsonl")
     monkeypatch.delenv("JUKINET_FIELD_KEYS", raising=False)
     crypto.get_keyring.cache_clear()
     yield path

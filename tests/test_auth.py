@@ -34,7 +34,7 @@ def test_an_unregistered_browser_gets_no_staff_page_and_is_logged(client):
 
 @pytest.mark.django_db
 def test_a_forged_terminal_cookie_is_refused(client, settings, enrolled_terminal):
-    terminal, credential = enrolled_terminal
+    _, credential = enrolled_terminal
     client.cookies[settings.TERMINAL_COOKIE_NAME] = credential[:-2] + "xx"
     assert client.get("/login").status_code == 403
 
