@@ -12,8 +12,7 @@ trap cleanup EXIT
 
 echo
 echo "  jukinet web      : http://127.0.0.1:${WEB_PORT}/"
-echo "  admin console    : http://127.0.0.1:${WEB_PORT}/admin/"
-$PY manage.py seed_demo --print-login
+$PY manage.py seed_demo --print-login --base-url "http://127.0.0.1:${WEB_PORT}"
 echo "  Ctrl-C stops everything; data stays in var/."
 echo
 .venv/bin/honcho start -f Procfile
