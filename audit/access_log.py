@@ -5,6 +5,8 @@ Sealing (the hash chain), verification and the published chain head live in
 so an action and its log entry commit or roll back together.
 """
 
+import re
+
 from django.utils import timezone
 
 from audit import context
@@ -12,6 +14,12 @@ from audit.models import AccessLogEntry
 from jukinet.log_redaction import redact
 
 Outcome = AccessLogEntry.Outcome
+# NUL cannot be stored by PostgreSQL and other control characters only hide things in a log.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _clean(text: str, limit: int) -> str:
+    return _CONTROL.sub("\ufffd", str(text))[:limit]
 
 
 def log_event(
@@ -27,17 +35,17 @@ def log_event(
     return AccessLogEntry.objects.create(
         occurred_at=timezone.now(),
         actor_kind=ctx.actor_kind,
-        actor=ctx.actor[:40],
-        terminal=ctx.terminal[:32],
-        action=action[:40],
-        target_file=target_file[:8],
-        target_code=target_code[:40],
-        duty=duty[:40],
+        actor=_clean(ctx.actor, 40),
+        terminal=_clean(ctx.terminal, 32),
+        action=_clean(action, 40),
+        target_file=_clean(target_file, 8),
+        target_code=_clean(target_code, 40),
+        duty=_clean(duty, 40),
         outcome=outcome,
         # Defence in depth: a 個人番号 never reaches the log, even through a careless detail.
-        detail=redact(detail)[:500],
+        detail=_clean(redact(str(detail)), 500),
         request_id=ctx.request_id,
-        remote_addr=ctx.remote_addr[:45],
+        remote_addr=_clean(ctx.remote_addr, 45),
     )
 
 

@@ -274,6 +274,13 @@ def application_file_revoke(
     return application
 
 
+def _locked_application(application_id: int) -> IdApplication:
+    try:
+        return IdApplication.objects.select_for_update().get(pk=application_id)
+    except IdApplication.DoesNotExist:
+        raise NotFound("届出が見つかりません。", code="E_APPLICATION_NOT_FOUND") from None
+
+
 def _ensure_not_own(actor: Operator, application: IdApplication) -> None:
     """The applicant cannot approve their own application, nor anyone act on their own ID."""
     own_staff_numbers = {application.applicant_staff_number, application.particulars.get("staff_number")}
@@ -288,7 +295,7 @@ def application_approve(*, actor: Operator, application_id: int):
     _authorize(actor, "application.decide", log_action="application.approve", target=f"app:{application_id}")
     try:
         with transaction.atomic():
-            application = IdApplication.objects.select_for_update().get(pk=application_id)
+            application = _locked_application(application_id)
             if application.state != ApplicationState.FILED:
                 raise Conflict("この届出は処理済みです。", code="E_APPLICATION_DECIDED")
             _ensure_not_own(actor, application)
@@ -316,7 +323,7 @@ def application_reject(*, actor: Operator, application_id: int, note: str) -> Id
     if not 1 <= len(note.strip()) <= 500:
         raise InvalidInput("却下の理由を入力してください。", code="E_DECISION_NOTE", field="note")
     with transaction.atomic():
-        application = IdApplication.objects.select_for_update().get(pk=application_id)
+        application = _locked_application(application_id)
         if application.state != ApplicationState.FILED:
             raise Conflict("この届出は処理済みです。", code="E_APPLICATION_DECIDED")
         application.state = ApplicationState.REJECTED
@@ -513,8 +520,15 @@ def operator_change_password(*, operator: Operator, old_password: str, new_passw
 # --- Terminals -------------------------------------------------------------------------
 
 
+def _serialise_id_allocation() -> None:
+    """Two approvals at once must not compute the same next ID (held to the end of the transaction)."""
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(4242002)")
+
+
 def _next_terminal_id() -> str:
-    last = Terminal.objects.select_for_update().order_by("-id").values_list("id", flat=True).first() or 0
+    _serialise_id_allocation()
+    last = Terminal.objects.order_by("-id").values_list("id", flat=True).first() or 0
     return f"TM{last + 1:04d}"
 
 
@@ -594,6 +608,7 @@ def terminal_authenticate(cookie_value: str | None) -> Terminal | None:
 
 
 def _client_id(kind: str, municipality_code: str) -> str:
+    _serialise_id_allocation()
     prefix = f"CS{municipality_code}" if kind == ClientKind.CS else "BODY"
     count = MachineClient.objects.filter(client_id__startswith=prefix).count()
     return f"{prefix}-{count + 1:02d}"
@@ -676,7 +691,9 @@ def grant_review_sign_off(*, actor: Operator, review_id: int, findings: str) -> 
     if not 1 <= len(findings.strip()) <= 4000:
         raise InvalidInput("確認結果を入力してください。", code="E_REVIEW_FINDINGS", field="findings")
     with transaction.atomic():
-        review = GrantReview.objects.select_for_update().get(pk=review_id)
+        review = GrantReview.objects.select_for_update().filter(pk=review_id).first()
+        if review is None:
+            raise NotFound("確認表が見つかりません。", code="E_REVIEW_NOT_FOUND")
         if review.signed_off_at:
             raise Conflict("この確認は既に承認済みです。", code="E_REVIEW_SIGNED")
         review.signed_off_by = actor

@@ -1,5 +1,6 @@
 """Small helpers shared by the staff pages: the permission gate and domain errors on forms."""
 
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 
@@ -10,6 +11,11 @@ from django.shortcuts import render
 from audit import access_log
 from audit.permissions import MATRIX, permitted
 from jukinet.errors import DomainError
+
+
+def _printable(path: str) -> str:
+    """A path as it may go into the log: PostgreSQL refuses NUL, and no control character belongs there."""
+    return "".join("?" if unicodedata.category(ch) == "Cc" else ch for ch in path[:200])
 
 
 def forbidden(request: HttpRequest, message: str | None = None) -> HttpResponse:
@@ -27,7 +33,7 @@ def staff_view(action: str) -> Callable:
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not permitted(request.user, action):
-                access_log.log_refusal(action=action, detail=f"権限なし: {request.method} {request.path[:200]}")
+                access_log.log_refusal(action=action, detail=f"権限なし: {request.method} {_printable(request.path)}")
                 return forbidden(request)
             return view(request, *args, **kwargs)
 
