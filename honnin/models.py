@@ -74,6 +74,8 @@ class HonninItems(models.Model):
     former_surname_gaiji_count = models.PositiveSmallIntegerField("旧氏 外字数", default=0)
     former_surname_kana = models.CharField("旧氏 ふりがな", max_length=60, blank=True)
     former_surname_gaiji_seq = models.PositiveIntegerField("旧氏 外字変更連番", default=0)
+    # The code before a 住民票コードの変更, so the link to the old code is kept (not a 別添２ item).
+    former_juminhyo_code = models.CharField("旧住民票コード", max_length=11, blank=True)
     # Search key for 旧氏 + given name (derived like name_seion; not a 別添２ item).
     former_name_seion = models.CharField("旧氏清音化かな氏名", max_length=120, blank=True, editable=False)
 

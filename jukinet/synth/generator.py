@@ -99,7 +99,7 @@ RESIDENT_COLUMNS = (
     "retention_flag", "municipality_code", "oaza_code", "operator_id", "terminal_id", "stamped_at",
     "notified_on", "gaiji_flag", "deleted", "update_seq", "name_gaiji_seq", "address_gaiji_seq",
     "former_surname", "former_surname_gaiji_count", "former_surname_kana", "former_surname_gaiji_seq",
-    "former_name_seion",
+    "former_name_seion", "former_juminhyo_code",
 )  # fmt: skip
 HISTORY_EXTRA_COLUMNS = ("superseded_at", "retain_until")
 RESIDENT_HISTORY_COLUMNS = (*RESIDENT_COLUMNS, "resident_id", *HISTORY_EXTRA_COLUMNS)
@@ -524,6 +524,7 @@ def generate_chunk(plan: Plan, index: int) -> Chunk:
                         former[1],
                         "1" if fgc else "0",
                         former[3],
+                        "",  # former_juminhyo_code
                         rid_s,
                         next_stamped,
                         _plus_years(next_stamped[:10], retention),
@@ -583,6 +584,7 @@ def generate_chunk(plan: Plan, index: int) -> Chunk:
                     former[1],
                     "1" if fgc else "0",
                     former[3],
+                    "",  # former_juminhyo_code: no 住民票コードの変更 is generated
                 )
             )
         )
