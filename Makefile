@@ -27,9 +27,11 @@ migrate: services
 
 demo: migrate
 	$(PY) manage.py seed_demo --residents $(DEMO_RESIDENTS)
+	$(PY) manage.py seed_national --if-empty
 
 up: demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py make_dev_pki
 	@bash scripts/up.sh
 
 test: services

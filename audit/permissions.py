@@ -28,6 +28,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "identity.reinstate": frozenset({SYS}),
     "grant_review.manage": frozenset({SYS}),
     "removal_history.view": frozenset({SYS, SEC, AUD}),
+    # Update notices from 市町村CS: inbox, rejected and held notices, outbox backlog.
+    "notice.monitor": frozenset({SYS, GYOMU}),
     # The access log.
     "audit_log.view": frozenset({SYS, AUD}),
     "audit_log.export": frozenset({SYS, AUD}),

@@ -27,13 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jukinet.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.db import connection, connections  # noqa: E402
+from django.db import connection, connections
 
-from jukinet.synth import generator  # noqa: E402
+from jukinet.synth import generator
 
 SCRATCH = "bench_copy_scratch"
 

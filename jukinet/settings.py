@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "fuhyo",
     "provision",
     "disclosure",
+    "jukinet.national",
 ]
 
 MIDDLEWARE = [
@@ -185,6 +186,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "jukinet.api.exception_handler",
 }
 
 # --- Celery (DESIGN.md §9: the database is the queue, Celery only wakes workers) ------
@@ -207,6 +209,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Chain new access-log entries within seconds; expire so a stopped worker's backlog does not pile up.
     "audit-seal-log": {"task": "audit.seal_log", "schedule": 2.0, "options": {"expires": 10}},
+    # Re-queue notices left behind and raise alerts for long-held ones (DESIGN.md §9).
+    "notices-sweep": {"task": "notices.sweep", "schedule": 10.0, "options": {"expires": 30}},
     # Publish the signed chain head daily (docs/audit-log.md).
     "audit-publish-head": {"task": "audit.publish_chain_head", "schedule": crontab(hour=0, minute=5)},
 }
@@ -219,6 +223,11 @@ FIELD_KEYS_FILE = env_str("JUKINET_FIELD_KEYS_FILE", str(VAR_DIR / "keys" / "fie
 AUDIT_HEAD_KEY_FILE = Path(env_str("JUKINET_AUDIT_HEAD_KEY_FILE", str(VAR_DIR / "keys" / "audit-head.key")))
 AUDIT_HEADS_FILE = Path(env_str("JUKINET_AUDIT_HEADS_FILE", str(VAR_DIR / "audit-heads.jsonl")))
 
+# Update notices: a notice held for a missing 更新順番号 raises an alert after this time.
+NOTICE_HOLD_ALERT_SECONDS = env_int("JUKINET_NOTICE_HOLD_ALERT_SECONDS", 30 * 60)
+# The forwarder alerts when the oldest unacknowledged outbox row is older than this.
+OUTBOX_BACKLOG_ALERT_SECONDS = env_int("JUKINET_OUTBOX_BACKLOG_ALERT_SECONDS", 10 * 60)
+
 # --- Records -------------------------------------------------------------------------
 # 住基法施行令第30条の6: history and 消除者 are kept for this many years (docs/data-model.md).
 HISTORY_RETENTION_YEARS = env_int("JUKINET_HISTORY_RETENTION_YEARS", 150)
@@ -227,6 +236,16 @@ PREFECTURE_CODE = env_str("JUKINET_PREFECTURE_CODE", "110001")
 MUNICIPALITIES_CSV = Path(
     env_str("JUKINET_MUNICIPALITIES_CSV", str(BASE_DIR / "jukinet" / "data" / "saitama_municipalities.csv"))
 )
+
+# --- National server (全国サーバ; in development the mock of docs/national-mock.md) -----
+# Mutual TLS: the prefecture presents its client certificate and trusts only NATIONAL_CA_FILE.
+PKI_DIR = Path(env_str("JUKINET_PKI_DIR", str(VAR_DIR / "pki")))
+NATIONAL_URL = env_str("JUKINET_NATIONAL_URL", "https://localhost:8443")
+NATIONAL_TEST_URL = env_str("JUKINET_NATIONAL_TEST_URL", "http://127.0.0.1:8444")  # development only
+NATIONAL_CA_FILE = env_str("JUKINET_NATIONAL_CA_FILE", str(PKI_DIR / "ca.crt"))
+NATIONAL_CLIENT_CERT_FILE = env_str("JUKINET_NATIONAL_CLIENT_CERT_FILE", str(PKI_DIR / "prefecture-client.crt"))
+NATIONAL_CLIENT_KEY_FILE = env_str("JUKINET_NATIONAL_CLIENT_KEY_FILE", str(PKI_DIR / "prefecture-client.key"))
+NATIONAL_TIMEOUT_SECONDS = env_int("JUKINET_NATIONAL_TIMEOUT_SECONDS", 30)
 
 # --- Logging: 個人番号-shaped digits are scrubbed from every record --------------------
 LOGGING = {

@@ -5,3 +5,45 @@ from celery import shared_task
 def ping() -> str:
     """Liveness probe: proves a worker is consuming the broker."""
     return "pong"
+
+
+@shared_task(name="notices.apply", time_limit=300, soft_time_limit=280)
+def notices_apply(file: str) -> int:
+    """Apply pending notices until none is left (a few minutes at most, then the sweeper)."""
+    from jukinet.notice_apply import inbox_apply_batch, inbox_release_held
+
+    total = 0
+    while True:
+        claimed = inbox_apply_batch(file=file)
+        total += claimed
+        if not claimed and not inbox_release_held(file=file):
+            break
+    if total:
+        from jukinet.tasks import notices_forward
+
+        notices_forward.delay(file)
+    return total
+
+
+@shared_task(name="notices.sweep", time_limit=120, soft_time_limit=100)
+def notices_sweep() -> None:
+    """Beat: re-queue work left behind (a killed worker, a lost message) and raise hold alerts."""
+    from jukinet.models import InboxNotice, InboxState, NoticeFile, OutboxNotice, OutboxState
+    from jukinet.notice_apply import inbox_hold_alerts, inbox_release_held
+    from jukinet.notice_forward import outbox_backlog_alert
+
+    for file in NoticeFile.values:
+        inbox_release_held(file=file)
+        if InboxNotice.objects.filter(file=file, state=InboxState.PENDING).exists():
+            notices_apply.delay(file)
+        if OutboxNotice.objects.filter(file=file, state=OutboxState.PENDING).exists():
+            notices_forward.delay(file)
+        inbox_hold_alerts(file=file)
+        outbox_backlog_alert(file=file)
+
+
+@shared_task(name="notices.forward", time_limit=300, soft_time_limit=280)
+def notices_forward(file: str) -> int:
+    from jukinet.notice_forward import outbox_forward
+
+    return outbox_forward(file=file)

@@ -8,4 +8,6 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("console/", include("audit.urls_console")),
     path("audit/", include("audit.urls_log")),
+    path("notices/", include("jukinet.urls_notices")),
+    path("api/", include("jukinet.urls_api")),
 ]

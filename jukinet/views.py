@@ -11,6 +11,7 @@ MENU = [
     ("console.view", "管理コンソール（ID・端末・クライアント）", "/console/"),
     ("audit_log.view", "操作記録の閲覧", "/audit/log/"),
     ("removal_history.view", "権限削除記録", "/console/removals/"),
+    ("notice.monitor", "更新通知の状況（受信・保留・エラー・送信待ち）", "/notices/"),
 ]
 
 

@@ -40,7 +40,8 @@ def _declared_action(callback):
 
 
 def _all_patterns():
-    return list(_walk(get_resolver().url_patterns))
+    # Machine endpoints (/api/) authenticate clients by token; tests/test_api_*.py cover them.
+    return [(route, p) for route, p in _walk(get_resolver().url_patterns) if not route.startswith("api/")]
 
 
 def test_every_url_declares_who_may_use_it():
@@ -90,6 +91,7 @@ def sample_objects(make_operator):
         "review_id": review.pk,
         "id": application.pk,
         "file": "honnin",
+        "notice_id": "sample-notice",
     }
 
 

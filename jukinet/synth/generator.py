@@ -943,6 +943,16 @@ def _tune(cursor, plan: Plan) -> None:
 _WORKER_PLAN: Plan | None = None
 
 
+def _forget_inherited_connections() -> None:
+    """In a forked worker: drop every database connection object inherited from the parent
+    without closing it (closing would end the parent's session on the shared socket)."""
+    for conn in connections.all(initialized_only=True):
+        conn.connection = None
+        conn.in_atomic_block = False
+        conn.savepoint_ids = []
+        conn.needs_rollback = False
+
+
 def _worker_chunk(index: int) -> tuple[int, tuple[int, int, int, int]]:
     assert _WORKER_PLAN is not None
     chunk = generate_chunk(_WORKER_PLAN, index)
@@ -1007,7 +1017,7 @@ def load_prefecture(
         _WORKER_PLAN = plan
         try:
             context = multiprocessing.get_context("fork")
-            with context.Pool(workers) as pool:
+            with context.Pool(workers, initializer=_forget_inherited_connections) as pool:
                 for _index, counts in pool.imap_unordered(_worker_chunk, range(plan.chunks)):
                     result.add(counts)
                     progress.update(result.residents)

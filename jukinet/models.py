@@ -1,0 +1,115 @@
+"""The inbox and the outbox of update notices: the database is the queue (DESIGN.md §9).
+
+A notice from a 市町村CS is committed to the inbox before the CS gets its 202; a worker
+applies inbox rows per person in 更新順番号 order, writing the current row, the history row
+and an outbox row in one transaction; the forwarder sends outbox rows to the national
+server and marks them done on acknowledgement. Celery only wakes workers up: a sweeper
+finds rows left behind, so a lost message delays work and never loses it.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+
+class NoticeFile(models.TextChoices):
+    HONNIN = "honnin", "本人確認情報"
+    FUHYO = "fuhyo", "附票本人確認情報"
+
+
+class InboxState(models.TextChoices):
+    PENDING = "pending", "処理待ち"
+    HELD = "held", "保留（更新順番号の欠番待ち）"
+    APPLIED = "applied", "反映済"
+    REJECTED = "rejected", "エラー"
+
+
+class InboxNotice(models.Model):
+    file = models.CharField("ファイル", max_length=8, choices=NoticeFile.choices)
+    notice_id = models.CharField("通知ID", max_length=64)
+    receipt = models.CharField("受付番号", max_length=36, unique=True)
+    client_id = models.CharField("送信元クライアント", max_length=40)
+    municipality_code = models.CharField("送信元市町村コード", max_length=6)
+    # A notice refused at the format check is kept too (so a resend gets the first answer),
+    # with whatever of these it carried in a usable form.
+    juminhyo_code = models.CharField("住民票コード", max_length=11, blank=True)
+    update_seq = models.PositiveIntegerField("更新順番号", default=0)
+    change_reason = models.CharField("異動事由", max_length=16, blank=True)
+    changed_on = models.DateField("異動年月日", null=True)
+    # The record items as sent, except the 個人番号, which is sealed in its own column.
+    record = models.JSONField("記録項目", default=dict)
+    my_number = models.BinaryField("個人番号（暗号化）", null=True, editable=False)
+    operator_id = models.CharField("操作者ID", max_length=32, blank=True)
+    terminal_id = models.CharField("操作端末ID", max_length=32, blank=True)
+    state = models.CharField("状態", max_length=8, choices=InboxState.choices, default=InboxState.PENDING)
+    error_code = models.CharField("エラーコード", max_length=40, blank=True)
+    error_message = models.CharField("エラー内容", max_length=300, blank=True)
+    error_field = models.CharField("エラー項目", max_length=40, blank=True)
+    received_at = models.DateTimeField("受付日時", auto_now_add=True)
+    held_since = models.DateTimeField("保留開始", null=True, blank=True)
+    hold_alerted_at = models.DateTimeField("保留警告", null=True, blank=True)
+    decided_at = models.DateTimeField("処理日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "受信通知"
+        verbose_name_plural = "受信通知"
+        constraints = [
+            models.UniqueConstraint(fields=["file", "notice_id"], name="inbox_notice_id_unique_per_file"),
+            models.CheckConstraint(condition=Q(state__in=InboxState.values), name="inbox_state_valid"),
+            models.CheckConstraint(condition=Q(file__in=NoticeFile.values), name="inbox_file_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["file", "id"], name="inbox_pending", condition=Q(state="pending")),
+            models.Index(fields=["file", "juminhyo_code", "update_seq"], name="inbox_person_seq"),
+            models.Index(fields=["file", "municipality_code", "state"], name="inbox_muni_state"),
+            models.Index(fields=["held_since"], name="inbox_held", condition=Q(state="held")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.notice_id}"
+
+    def error(self) -> dict | None:
+        if not self.error_code:
+            return None
+        error = {"code": self.error_code, "message": self.error_message}
+        if self.error_field:
+            error["field"] = self.error_field
+        return error
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", "送信待ち"
+    DONE = "done", "送信済（受領確認）"
+
+
+class OutboxNotice(models.Model):
+    """One applied notice to forward to the national server, in order per person."""
+
+    file = models.CharField("ファイル", max_length=8, choices=NoticeFile.choices)
+    notice_id = models.CharField("通知ID", max_length=64)
+    juminhyo_code = models.CharField("住民票コード", max_length=11)
+    update_seq = models.PositiveIntegerField("更新順番号")
+    payload = models.JSONField("送信内容")
+    my_number = models.BinaryField("個人番号（暗号化）", null=True, editable=False)
+    state = models.CharField("状態", max_length=8, choices=OutboxState.choices, default=OutboxState.PENDING)
+    attempts = models.PositiveIntegerField("送信試行回数", default=0)
+    next_attempt_at = models.DateTimeField("次回送信", auto_now_add=True)
+    last_error = models.CharField("直近のエラー", max_length=300, blank=True)
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+    acked_at = models.DateTimeField("受領確認日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "送信通知"
+        verbose_name_plural = "送信通知"
+        constraints = [
+            models.UniqueConstraint(fields=["file", "notice_id"], name="outbox_notice_id_unique_per_file"),
+            models.CheckConstraint(condition=Q(state__in=OutboxState.values), name="outbox_state_valid"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["file", "juminhyo_code", "id"], name="outbox_pending_person", condition=Q(state="pending")
+            ),
+            models.Index(fields=["created_at"], name="outbox_pending_age", condition=Q(state="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.notice_id}"
