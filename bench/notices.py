@@ -36,6 +36,7 @@ from django.db import connection
 
 from audit.services import client_issue_direct
 from honnin.models import Resident
+from jukinet.gaiji import count_gaiji
 from jukinet.models import InboxNotice, OutboxNotice
 
 VENV_BIN = Path(sys.executable).parent
@@ -104,7 +105,7 @@ def main() -> None:
             "update_seq": seq + 1,
             "change_reason": "転居",
             "changed_on": "2026-11-20",
-            "record": {"address": address[:200] + "（転居）"},
+            "record": {"address": address[:200] + "（転居）", "address_gaiji_count": count_gaiji(address[:200])},
         }
         for i, (code, seq, address) in enumerate(residents)
     ]
@@ -179,6 +180,8 @@ def main() -> None:
                 pool.map(lambda c: http.post(url, content=json.dumps({"notices": c}), headers=headers), chunks)
             )
         t_intake = time.monotonic() - t0
+        if any(a.status_code != 202 for a in answers):
+            raise SystemExit(f"intake failed: {[a.status_code for a in answers]} (see var/bench-web.log)")
         rejected = sum(len(a.json().get("rejected", [])) for a in answers)
         if any(a.status_code != 202 for a in answers) or rejected:
             raise SystemExit(f"intake failed: {[a.status_code for a in answers]} rejected={rejected}")

@@ -19,8 +19,9 @@ from jukinet.models import InboxNotice, InboxState, NoticeFile
 
 logger = logging.getLogger(__name__)
 
+# Each file applies a batch of people at once (set-based writes) or one person at a time.
 APPLIERS = {
-    NoticeFile.HONNIN: "honnin.services.notices_apply_person",
+    NoticeFile.HONNIN: "honnin.services.notices_apply_batch",
     NoticeFile.FUHYO: "fuhyo.services.notices_apply_person",
 }
 CURRENT_TABLES = {NoticeFile.HONNIN: "honnin_resident", NoticeFile.FUHYO: "fuhyo_record"}
@@ -34,7 +35,7 @@ def _try_person_lock(file: str, juminhyo_code: str) -> bool:
 
 def inbox_apply_batch(*, file: str, limit: int = 500) -> int:
     """Apply up to ``limit`` pending notices; return how many were claimed."""
-    apply_person = import_string(APPLIERS[file])
+    applier = import_string(APPLIERS[file])
     with context.acting(actor_kind="system", actor="notice-worker"), transaction.atomic():
         claimed = list(
             InboxNotice.objects.select_for_update(skip_locked=True)
@@ -46,15 +47,17 @@ def inbox_apply_batch(*, file: str, limit: int = 500) -> int:
         by_person: dict[str, list[InboxNotice]] = defaultdict(list)
         for notice in claimed:
             by_person[notice.juminhyo_code].append(notice)
-        applied_people = 0
-        for code, notices in by_person.items():
-            if not _try_person_lock(file, code):
-                continue
-            held = InboxNotice.objects.select_for_update(skip_locked=True).filter(
-                file=file, juminhyo_code=code, state=InboxState.HELD
-            )
-            apply_person(code, [*notices, *held])
-            applied_people += 1
+        groups = {code: notices for code, notices in by_person.items() if _try_person_lock(file, code)}
+        held = InboxNotice.objects.select_for_update(skip_locked=True).filter(
+            file=file, juminhyo_code__in=list(groups), state=InboxState.HELD
+        )
+        for notice in held:
+            groups[notice.juminhyo_code].append(notice)
+        if applier.__name__.endswith("_batch"):
+            applier(groups)
+        else:
+            for code, notices in groups.items():
+                applier(code, notices)
         counts = defaultdict(int)
         for notice in claimed:
             counts[notice.state] += 1
