@@ -101,9 +101,9 @@ def _back_off(rows: list[OutboxNotice], reason: str) -> None:
         target_file=rows[0].file,
         detail=f"{len(rows)}件の送信に失敗（{reason[:120]}）、{delay:.0f}秒後に再送",
     )
-    from jukinet.tasks import notices_forward
+    from jukinet.tasks import notices_forward, wake_on_commit
 
-    transaction.on_commit(lambda: notices_forward.apply_async((rows[0].file,), countdown=delay))
+    wake_on_commit(notices_forward, rows[0].file, countdown=delay)
 
 
 def outbox_backlog_alert(*, file: str) -> bool:

@@ -122,9 +122,9 @@ def notices_receive(*, file: str, client: MachineClient, notices: list) -> Intak
             detail=f"受付{len(accepted)}件 エラー{len(rejected)}件",
         )
         if accepted:
-            from jukinet.tasks import notices_apply
+            from jukinet.tasks import notices_apply, wake_on_commit
 
-            transaction.on_commit(lambda: notices_apply.delay(file))
+            wake_on_commit(notices_apply, file)
     return IntakeResult(accepted=accepted, rejected=rejected)
 
 

@@ -12,6 +12,9 @@ import pytest
 from jukinet import crypto
 
 ROOT = Path(__file__).resolve().parent.parent
+# The national mock's fixtures (tests/national_fixtures.py), for every test file; tests/ is on
+# sys.path (rootdir-relative "tests." is not importable under a bare `pytest` entry point).
+pytest_plugins = ["national_fixtures"]
 
 
 @pytest.fixture(autouse=True)
