@@ -11,7 +11,6 @@ This module imports nothing from ``honnin`` (DESIGN.md §5; a test checks it).
 """
 
 import re
-from dataclasses import dataclass, field
 
 from fuhyo.models import FUHYO_ENTRY_REASONS, FUHYO_REMOVAL_REASONS, FuhyoChangeReason, FuhyoRecord, FuhyoStatus
 from jukinet import notice_rules as nr
@@ -91,21 +90,7 @@ RULES = [
 ]  # fmt: skip
 
 
-@dataclass
-class CleanNotice:
-    notice_id: str
-    juminhyo_code: str
-    update_seq: int
-    change_reason: str
-    changed_on: object
-    record: dict
-    my_number: None = None  # the fuhyo file never receives one
-    operator_id: str = ""
-    terminal_id: str = ""
-    items_sent: frozenset = field(default_factory=frozenset)
-
-
-def check_format(raw: dict, *, cs_municipality: str) -> CleanNotice:
+def check_format(raw: dict, *, cs_municipality: str) -> nr.CleanNotice:
     """The checks a notice must pass to be accepted into the inbox (answered in the 202)."""
     notice_id, code, seq, reason, changed_on, record = _envelope(raw)
     if reason not in FuhyoChangeReason.values:
@@ -172,7 +157,7 @@ def check_format(raw: dict, *, cs_municipality: str) -> CleanNotice:
                 "record.former_juminhyo_code", "旧住民票コードが新しい住民票コードと同じです。"
             )
         clean["former_juminhyo_code"] = former
-    return CleanNotice(
+    return nr.CleanNotice(
         notice_id=notice_id,
         juminhyo_code=code,
         update_seq=seq,
@@ -180,43 +165,21 @@ def check_format(raw: dict, *, cs_municipality: str) -> CleanNotice:
         changed_on=changed_on,
         record=clean,
         my_number=None,
-        operator_id=_short(raw.get("operator_id"), "operator_id"),
-        terminal_id=_short(raw.get("terminal_id"), "terminal_id"),
+        operator_id=nr.short_text(raw.get("operator_id"), "operator_id"),
+        terminal_id=nr.short_text(raw.get("terminal_id"), "terminal_id"),
         items_sent=frozenset(record.keys()),
     )
 
 
-def _short(value, field_name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > 32 or not value.isprintable():
-        raise nr.E_ITEM_VALUE.reject(field_name, f"「{field_name}」は32文字以内の文字列で指定してください。")
-    return value
-
-
 def _envelope(raw) -> tuple:
-    if not isinstance(raw, dict):
-        raise nr.E_NOTICE_SHAPE.reject()
-    notice_id = raw.get("notice_id")
-    if not isinstance(notice_id, str) or not nr.NOTICE_ID.fullmatch(notice_id):
-        raise nr.E_NOTICE_ID.reject("notice_id")
-    record = raw.get("record", {})
+    notice_id = nr.notice_id_of(raw)
     # Before anything else: a 個人番号 anywhere in the notice refuses it whole.
     if "my_number" in raw:
         raise E_MY_NUMBER_NOT_ALLOWED.reject("my_number")
+    record = raw.get("record", {})
     if isinstance(record, dict) and "my_number" in record:
         raise E_MY_NUMBER_NOT_ALLOWED.reject("record.my_number")
-    code = nr.juminhyo_code(raw.get("juminhyo_code"))
-    seq = raw.get("update_seq")
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= 2_000_000_000:
-        raise nr.E_UPDATE_SEQ.reject("update_seq")
-    reason = raw.get("change_reason")
-    if not isinstance(reason, str):
-        raise nr.E_UNKNOWN_REASON.reject("change_reason")
-    changed_on = nr.date_value(raw.get("changed_on"), "changed_on")
-    if not isinstance(record, dict):
-        raise nr.E_NOTICE_SHAPE.reject("record", "record はオブジェクトで指定してください。")
-    return notice_id, code, seq, reason, changed_on, record
+    return (notice_id, *nr.envelope(raw))
 
 
 def check_logic(*, reason: str, record: dict, items_sent, current: FuhyoRecord | None, cs_municipality: str) -> None:

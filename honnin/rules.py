@@ -4,8 +4,6 @@ Format checks run when a notice arrives; logic checks run when the worker applie
 against the person's current row. Each rule has a stable code and a Japanese message.
 """
 
-from dataclasses import dataclass, field
-
 from honnin.models import ENTRY_REASONS, REMOVAL_REASONS, ChangeReason, Resident
 from jukinet import notice_rules as nr
 from jukinet.gaiji import count_gaiji
@@ -90,21 +88,7 @@ RULES = [
 ]  # fmt: skip
 
 
-@dataclass
-class CleanNotice:
-    notice_id: str
-    juminhyo_code: str
-    update_seq: int
-    change_reason: str
-    changed_on: object
-    record: dict
-    my_number: str | None
-    operator_id: str = ""
-    terminal_id: str = ""
-    items_sent: frozenset = field(default_factory=frozenset)
-
-
-def check_format(raw: dict, *, cs_municipality: str) -> CleanNotice:
+def check_format(raw: dict, *, cs_municipality: str) -> nr.CleanNotice:
     """The checks a notice must pass to be accepted into the inbox (answered in the 202)."""
     notice_id, code, seq, reason, changed_on, record = _envelope(raw)
     if reason not in ChangeReason.values:
@@ -155,7 +139,7 @@ def check_format(raw: dict, *, cs_municipality: str) -> CleanNotice:
     if "name_kana" in clean and not seion_key(clean["name_kana"]):
         raise nr.E_ITEM_VALUE.reject("record.name_kana", "ふりがな氏名に検索に使える文字がありません。")
     my_number = nr.my_number(record["my_number"], "record.my_number") if "my_number" in record else None
-    return CleanNotice(
+    return nr.CleanNotice(
         notice_id=notice_id,
         juminhyo_code=code,
         update_seq=seq,
@@ -163,38 +147,14 @@ def check_format(raw: dict, *, cs_municipality: str) -> CleanNotice:
         changed_on=changed_on,
         record=clean,
         my_number=my_number,
-        operator_id=_short(raw.get("operator_id"), "operator_id"),
-        terminal_id=_short(raw.get("terminal_id"), "terminal_id"),
+        operator_id=nr.short_text(raw.get("operator_id"), "operator_id"),
+        terminal_id=nr.short_text(raw.get("terminal_id"), "terminal_id"),
         items_sent=frozenset(record.keys()),
     )
 
 
-def _short(value, field_name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > 32 or not value.isprintable():
-        raise nr.E_ITEM_VALUE.reject(field_name, f"「{field_name}」は32文字以内の文字列で指定してください。")
-    return value
-
-
 def _envelope(raw) -> tuple:
-    if not isinstance(raw, dict):
-        raise nr.E_NOTICE_SHAPE.reject()
-    notice_id = raw.get("notice_id")
-    if not isinstance(notice_id, str) or not nr.NOTICE_ID.fullmatch(notice_id):
-        raise nr.E_NOTICE_ID.reject("notice_id")
-    code = nr.juminhyo_code(raw.get("juminhyo_code"))
-    seq = raw.get("update_seq")
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= 2_000_000_000:
-        raise nr.E_UPDATE_SEQ.reject("update_seq")
-    reason = raw.get("change_reason")
-    if not isinstance(reason, str):
-        raise nr.E_UNKNOWN_REASON.reject("change_reason")
-    changed_on = nr.date_value(raw.get("changed_on"), "changed_on")
-    record = raw.get("record", {})
-    if not isinstance(record, dict):
-        raise nr.E_NOTICE_SHAPE.reject("record", "record はオブジェクトで指定してください。")
-    return notice_id, code, seq, reason, changed_on, record
+    return (nr.notice_id_of(raw), *nr.envelope(raw))
 
 
 def check_logic(

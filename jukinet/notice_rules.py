@@ -7,7 +7,7 @@ Two stages: *format* checks run when a notice arrives (the CS gets the answer in
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
@@ -121,3 +121,54 @@ def lg_code(value: Any, field: str) -> str:
 
 def my_number(value: Any, field: str = "my_number") -> str:
     return code_value(validate_my_number, value, field, E_ITEM_VALUE)
+
+
+@dataclass
+class CleanNotice:
+    """A notice that passed its file's format checks, ready for the inbox."""
+
+    notice_id: str
+    juminhyo_code: str
+    update_seq: int
+    change_reason: str
+    changed_on: dt.date
+    record: dict
+    my_number: str | None = None
+    operator_id: str = ""
+    terminal_id: str = ""
+    items_sent: frozenset = field(default_factory=frozenset)
+
+
+def notice_id_of(raw) -> str:
+    """The first checks of every notice: an object with a well-formed ``notice_id``."""
+    if not isinstance(raw, dict):
+        raise E_NOTICE_SHAPE.reject()
+    notice_id = raw.get("notice_id")
+    if not isinstance(notice_id, str) or not NOTICE_ID.fullmatch(notice_id):
+        raise E_NOTICE_ID.reject("notice_id")
+    return notice_id
+
+
+def envelope(raw: dict) -> tuple:
+    """The items every notice carries beside its record: (code, seq, reason, changed_on, record)."""
+    code = juminhyo_code(raw.get("juminhyo_code"))
+    seq = raw.get("update_seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= 2_000_000_000:
+        raise E_UPDATE_SEQ.reject("update_seq")
+    reason = raw.get("change_reason")
+    if not isinstance(reason, str):
+        raise E_UNKNOWN_REASON.reject("change_reason")
+    changed_on = date_value(raw.get("changed_on"), "changed_on")
+    record = raw.get("record", {})
+    if not isinstance(record, dict):
+        raise E_NOTICE_SHAPE.reject("record", "record はオブジェクトで指定してください。")
+    return code, seq, reason, changed_on, record
+
+
+def short_text(value, field_name: str) -> str:
+    """operator_id / terminal_id: optional, at most 32 printable characters."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > 32 or not value.isprintable():
+        raise E_ITEM_VALUE.reject(field_name, f"「{field_name}」は32文字以内の文字列で指定してください。")
+    return value
