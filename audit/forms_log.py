@@ -28,6 +28,11 @@ class LogFilterForm(JapaneseForm):
 
     def clean(self):
         data = super().clean()
+        for name in ("since", "until"):
+            day = data.get(name)
+            if day and not 2000 <= day.year <= 2099:
+                self.add_error(name, "日付は2000年から2099年の範囲で入力してください。")
+                data.pop(name, None)
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "終了日は開始日以降にしてください。")
         return data

@@ -71,8 +71,10 @@ def test_an_export_above_the_limit_is_refused(staff_client, monkeypatch):
         {"since": "2026-11-02", "until": "2026-11-01"},
         {"outcome": "maybe"},
         {"action": "' OR 1=1 --"},
+        {"until": "9999-12-31"},
+        {"since": "0001-01-01"},
     ],
-    ids=["script", "oversized", "bad-date", "reversed", "bad-choice", "sql"],
+    ids=["script", "oversized", "bad-date", "reversed", "bad-choice", "sql", "last-day", "first-day"],
 )
 def test_hostile_filters_get_a_japanese_error_not_a_500(staff_client, query):
     client = staff_client("auditor")
@@ -80,7 +82,7 @@ def test_hostile_filters_get_a_japanese_error_not_a_500(staff_client, query):
     assert response.status_code == 200
     text = response.content.decode()
     assert "<script>alert(1)</script>" not in text
-    assert any(m in text for m in ("半角英数字", "日付", "終了日", "正しく", "選択"))
+    assert any(m in text for m in ("半角英数字", "日付", "終了日", "正しく", "選択", "範囲"))
 
 
 @pytest.mark.django_db
