@@ -11,6 +11,10 @@ from audit.services import terminal_register_direct
 PASSWORD = "Test-Passw0rd!x"
 
 
+def _wait_for_focus(page, field: str) -> None:
+    page.wait_for_function(f"document.activeElement && document.activeElement.name === '{field}'")
+
+
 def _token(operator) -> str:
     device = TOTPDevice.objects.get(user=operator)
     return f"{TOTP(device.bin_key, device.step, device.t0, device.digits).token():06d}"
@@ -28,17 +32,20 @@ def test_login_with_totp_blank_screen_and_unlock(live_server, page, screenshot, 
     assert "この端末は登録されていません" in page.content()
 
     page.goto(f"{live_server.url}/terminal/enroll")
-    page.keyboard.type(issued.enrolment_code)  # the code field has focus
+    _wait_for_focus(page, "code")  # the code field has focus: no mouse needed
+    page.keyboard.type(issued.enrolment_code)
     page.keyboard.press("Enter")
     page.wait_for_selector("text=端末を登録しました")
 
     page.goto(f"{live_server.url}/login")
-    page.keyboard.type("browser01")  # autofocus on the login ID
+    _wait_for_focus(page, "login_id")
+    page.keyboard.type("browser01")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     screenshot("01-login")
     page.keyboard.press("Enter")
     page.wait_for_url("**/login/otp")
+    _wait_for_focus(page, "token")
     page.keyboard.type(_token(operator))
     page.keyboard.press("Enter")
     page.wait_for_selector("h1:has-text('メニュー')")
