@@ -404,51 +404,73 @@ def _set_state(subject, state: str) -> None:
     # refuses inactive users on their next request (ModelBackend.user_can_authenticate).
 
 
-def identity_suspend(*, actor: Operator, subject_kind: str, subject_id: str, reason: str) -> RemovalRecord:
-    """Immediate suspension by the security administrator (misuse → 即時無効化)."""
-    _authorize(actor, "identity.suspend", log_action="identity.suspend", target=subject_id)
+@dataclass(frozen=True)
+class _SuspensionChange:
+    """Suspension and reinstatement are one operation run in opposite directions."""
+
+    permission: str
+    record_action: str
+    from_state: str
+    to_state: str
+    reason_missing: str
+    own_id: str
+    wrong_state: tuple[str, str]
+
+
+_SUSPEND = _SuspensionChange(
+    permission="identity.suspend",
+    record_action=RemovalRecord.Action.SUSPEND,
+    from_state=IdentityState.ACTIVE,
+    to_state=IdentityState.SUSPENDED,
+    reason_missing="停止の理由を入力してください。",
+    own_id="自分自身のIDは停止できません。",
+    wrong_state=("E_NOT_ACTIVE", "有効なIDだけを停止できます。"),
+)
+_REINSTATE = _SuspensionChange(
+    permission="identity.reinstate",
+    record_action=RemovalRecord.Action.REINSTATE,
+    from_state=IdentityState.SUSPENDED,
+    to_state=IdentityState.ACTIVE,
+    reason_missing="停止解除の理由を入力してください。",
+    own_id="自分自身のIDは停止解除できません。",
+    wrong_state=("E_NOT_SUSPENDED", "停止中のIDだけを解除できます。"),
+)
+
+
+def _change_suspension(
+    change: _SuspensionChange, *, actor: Operator, subject_kind: str, subject_id: str, reason: str
+) -> RemovalRecord:
+    _authorize(actor, change.permission, log_action=change.permission, target=subject_id)
     if not 1 <= len(reason.strip()) <= 500:
-        raise InvalidInput("停止の理由を入力してください。", code="E_REASON_REQUIRED", field="reason")
+        raise InvalidInput(change.reason_missing, code="E_REASON_REQUIRED", field="reason")
     with transaction.atomic():
         subject = _subject(subject_kind, subject_id)
         if subject_kind == SubjectKind.OPERATOR and subject.pk == actor.pk:
-            raise Conflict("自分自身のIDは停止できません。", code="E_OWN_ID")
-        if subject.state != IdentityState.ACTIVE:
-            raise Conflict("有効なIDだけを停止できます。", code="E_NOT_ACTIVE")
-        _set_state(subject, IdentityState.SUSPENDED)
+            raise Conflict(change.own_id, code="E_OWN_ID")
+        if subject.state != change.from_state:
+            code, message = change.wrong_state
+            raise Conflict(message, code=code)
+        _set_state(subject, change.to_state)
         record = RemovalRecord.objects.create(
             subject_kind=subject_kind,
             subject_id=subject_id,
-            action=RemovalRecord.Action.SUSPEND,
+            action=change.record_action,
             reason=reason.strip(),
             requested_by=actor,
             executed_by=actor,
         )
-        access_log.log_event(action="identity.suspend", target_code=subject_id, detail=subject_kind)
+        access_log.log_event(action=change.permission, target_code=subject_id, detail=subject_kind)
     return record
+
+
+def identity_suspend(*, actor: Operator, subject_kind: str, subject_id: str, reason: str) -> RemovalRecord:
+    """Immediate suspension by the security administrator (misuse → 即時無効化)."""
+    return _change_suspension(_SUSPEND, actor=actor, subject_kind=subject_kind, subject_id=subject_id, reason=reason)
 
 
 def identity_reinstate(*, actor: Operator, subject_kind: str, subject_id: str, reason: str) -> RemovalRecord:
-    _authorize(actor, "identity.reinstate", log_action="identity.reinstate", target=subject_id)
-    if not 1 <= len(reason.strip()) <= 500:
-        raise InvalidInput("停止解除の理由を入力してください。", code="E_REASON_REQUIRED", field="reason")
-    with transaction.atomic():
-        subject = _subject(subject_kind, subject_id)
-        if subject_kind == SubjectKind.OPERATOR and subject.pk == actor.pk:
-            raise Conflict("自分自身のIDは停止解除できません。", code="E_OWN_ID")
-        if subject.state != IdentityState.SUSPENDED:
-            raise Conflict("停止中のIDだけを解除できます。", code="E_NOT_SUSPENDED")
-        _set_state(subject, IdentityState.ACTIVE)
-        record = RemovalRecord.objects.create(
-            subject_kind=subject_kind,
-            subject_id=subject_id,
-            action=RemovalRecord.Action.REINSTATE,
-            reason=reason.strip(),
-            requested_by=actor,
-            executed_by=actor,
-        )
-        access_log.log_event(action="identity.reinstate", target_code=subject_id, detail=subject_kind)
-    return record
+    """A system administrator lifts a suspension (kept on record like the suspension)."""
+    return _change_suspension(_REINSTATE, actor=actor, subject_kind=subject_kind, subject_id=subject_id, reason=reason)
 
 
 # --- Bootstrap and demo --------------------------------------------------------------

@@ -270,47 +270,41 @@ def subject_detail(request: HttpRequest, subject_kind: str, subject_id: str) -> 
     return _render_subject(request, subject_kind, subject_id)
 
 
-@require_POST
-@staff_view("identity.suspend")
-def subject_suspend(request: HttpRequest, subject_kind: str, subject_id: str) -> HttpResponse:
-    """即時停止: the security administrator stops an ID at once; the record stays forever."""
+def _suspension_view(request, subject_kind: str, subject_id: str, *, service, prefix: str, done: str):
+    """The suspend and reinstate forms: one reason, one service call, the same page on error."""
     spec = _spec(subject_kind)
     _subject_or_404(spec, subject_id)
-    form = ReasonForm(request.POST, prefix="suspend", autofocus=False)
+    form = ReasonForm(request.POST, prefix=prefix, autofocus=False)
     status = 400
     if form.is_valid():
         try:
-            identity_suspend(
+            service(
                 actor=request.user, subject_kind=subject_kind, subject_id=subject_id, reason=form.cleaned_data["reason"]
             )
         except DomainError as exc:
             add_domain_error(form, exc)
             status = exc.status
         else:
-            messages.success(request, f"{spec.label} {subject_id} を停止しました。")
+            messages.success(request, f"{spec.label} {subject_id} {done}")
             return redirect(spec.detail_url, subject_id=subject_id)
-    return _render_subject(request, subject_kind, subject_id, suspend_form=form, status=status)
+    return _render_subject(request, subject_kind, subject_id, status=status, **{f"{prefix}_form": form})
+
+
+@require_POST
+@staff_view("identity.suspend")
+def subject_suspend(request: HttpRequest, subject_kind: str, subject_id: str) -> HttpResponse:
+    """即時停止: the security administrator stops an ID at once; the record stays forever."""
+    return _suspension_view(
+        request, subject_kind, subject_id, service=identity_suspend, prefix="suspend", done="を停止しました。"
+    )
 
 
 @require_POST
 @staff_view("identity.reinstate")
 def subject_reinstate(request: HttpRequest, subject_kind: str, subject_id: str) -> HttpResponse:
-    spec = _spec(subject_kind)
-    _subject_or_404(spec, subject_id)
-    form = ReasonForm(request.POST, prefix="reinstate", autofocus=False)
-    status = 400
-    if form.is_valid():
-        try:
-            identity_reinstate(
-                actor=request.user, subject_kind=subject_kind, subject_id=subject_id, reason=form.cleaned_data["reason"]
-            )
-        except DomainError as exc:
-            add_domain_error(form, exc)
-            status = exc.status
-        else:
-            messages.success(request, f"{spec.label} {subject_id} の停止を解除しました。")
-            return redirect(spec.detail_url, subject_id=subject_id)
-    return _render_subject(request, subject_kind, subject_id, reinstate_form=form, status=status)
+    return _suspension_view(
+        request, subject_kind, subject_id, service=identity_reinstate, prefix="reinstate", done="の停止を解除しました。"
+    )
 
 
 # --- Applications -----------------------------------------------------------------------------
