@@ -2,6 +2,10 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 JUKINET_MODE=production JUKINET_VAR_DIR=/var/lib/jukinet
 WORKDIR /app
+# The font embedded in every printed PDF (docs/printing.md; JUKINET_PDF_FONT_FILE points into it).
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-ipaexfont-gothic fonts-ipaexfont-mincho \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY jukinet jukinet
 COPY audit audit

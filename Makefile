@@ -30,12 +30,13 @@ demo: migrate
 	$(PY) manage.py seed_national --if-empty
 
 up: demo
+	@bash scripts/ensure_system_packages.sh run
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py make_dev_pki
 	@bash scripts/up.sh
 
 test: services
-	@bash scripts/ensure_browser.sh
+	@bash scripts/ensure_system_packages.sh test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) manage.py check

@@ -30,6 +30,15 @@ MATRIX: dict[str, frozenset[str]] = {
     "removal_history.view": frozenset({SYS, SEC, AUD}),
     # Update notices from 市町村CS: inbox, rejected and held notices, outbox backlog.
     "notice.monitor": frozenset({SYS, GYOMU}),
+    # Personal data at the terminal (DESIGN.md §4.2): search and view, print, the 個人番号.
+    # The operator's file duty (Operator.duties) is checked as well, per file.
+    "record.search": frozenset({GYOMU, KAIJI}),
+    "record.view": frozenset({GYOMU, KAIJI}),
+    "record.print": frozenset({GYOMU, KAIJI}),
+    "my_number.reveal": frozenset({GYOMU}),  # the desk works without the 個人番号
+    "national.query": frozenset({GYOMU}),  # 機構への照会
+    # The ledger of printed paper (who printed what, how many pages).
+    "print.ledger": frozenset({SYS, AUD}),
     # The access log.
     "audit_log.view": frozenset({SYS, AUD}),
     "audit_log.export": frozenset({SYS, AUD}),

@@ -7,6 +7,7 @@ server and marks them done on acknowledgement. Celery only wakes workers up: a s
 finds rows left behind, so a lost message delays work and never loses it.
 """
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -113,3 +114,47 @@ class OutboxNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file}:{self.notice_id}"
+
+
+class PrintKind(models.TextChoices):
+    RECORD = "record", "記録の印刷"
+    RESULT_LIST = "result_list", "検索結果一覧の印刷"
+
+
+class PrintRecord(models.Model):
+    """One print: who printed which records, when, why and on how many pages (docs/printing.md).
+
+    Append-only: a database trigger refuses UPDATE and DELETE (migration 0003), so the paper
+    trail cannot be tidied up afterwards. The serial is printed in every page's footer; the row
+    id is reserved from its sequence before rendering (``P{year}-{id:07d}``) and the row is
+    inserted once, complete.
+    """
+
+    serial = models.CharField("印刷番号", max_length=20, unique=True)
+    printed_at = models.DateTimeField("印刷日時")
+    actor = models.CharField("操作者ID", max_length=40)
+    terminal = models.CharField("操作端末ID", max_length=32, blank=True)
+    kind = models.CharField("種別", max_length=32, choices=PrintKind.choices)
+    file = models.CharField("ファイル", max_length=8, choices=NoticeFile.choices, blank=True)
+    target_codes = ArrayField(models.CharField(max_length=11), verbose_name="住民票コード", default=list, blank=True)
+    record_count = models.PositiveIntegerField("件数")
+    purpose = models.CharField("事務", max_length=40, blank=True)  # jukinet.purposes.Purpose, when the caller names one
+    reason = models.CharField("印刷理由", max_length=200)
+    pages = models.PositiveIntegerField("ページ数")
+    gaiji_marked = models.PositiveIntegerField("〓で印刷した文字数", default=0)
+
+    class Meta:
+        verbose_name = "印刷記録"
+        verbose_name_plural = "印刷記録"
+        constraints = [
+            models.CheckConstraint(condition=Q(file__in=[*NoticeFile.values, ""]), name="printrecord_file_valid"),
+            models.CheckConstraint(condition=Q(pages__gte=1), name="printrecord_pages_positive"),
+            models.CheckConstraint(condition=~Q(reason=""), name="printrecord_reason_required"),
+        ]
+        indexes = [
+            models.Index(fields=["printed_at"], name="printrecord_printed_at"),
+            models.Index(fields=["actor", "printed_at"], name="printrecord_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return self.serial

@@ -236,9 +236,15 @@ OUTBOX_BACKLOG_ALERT_SECONDS = env_int("JUKINET_OUTBOX_BACKLOG_ALERT_SECONDS", 1
 HISTORY_RETENTION_YEARS = env_int("JUKINET_HISTORY_RETENTION_YEARS", 150)
 PREFECTURE_NAME = env_str("JUKINET_PREFECTURE_NAME", "埼玉県")
 PREFECTURE_CODE = env_str("JUKINET_PREFECTURE_CODE", "110001")
+# The governor's name after 「{PREFECTURE_NAME}知事」 on issued forms; empty prints the title alone.
+PREFECTURE_GOVERNOR = env_str("JUKINET_PREFECTURE_GOVERNOR", "")
 MUNICIPALITIES_CSV = Path(
     env_str("JUKINET_MUNICIPALITIES_CSV", str(BASE_DIR / "jukinet" / "data" / "saitama_municipalities.csv"))
 )
+
+# --- Printing (docs/printing.md) -------------------------------------------------------
+# The font embedded in every PDF: IPAex Gothic from Debian's fonts-ipaexfont-gothic.
+PDF_FONT_FILE = env_str("JUKINET_PDF_FONT_FILE", "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
 
 # --- National server (全国サーバ; in development the mock of docs/national-mock.md) -----
 # Mutual TLS: the prefecture presents its client certificate and trusts only NATIONAL_CA_FILE.

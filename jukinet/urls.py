@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("console/", include("audit.urls_console")),
     path("audit/", include("audit.urls_log")),
+    path("prints/", include("jukinet.urls_prints")),
     path("notices/", include("jukinet.urls_notices")),
     path("api/", include("jukinet.urls_api")),
 ]
