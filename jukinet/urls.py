@@ -9,6 +9,8 @@ urlpatterns = [
     path("console/", include("audit.urls_console")),
     path("audit/", include("audit.urls_log")),
     path("prints/", include("jukinet.urls_prints")),
+    path("honnin/", include("jukinet.urls_records"), {"file": "honnin"}),
+    path("fuhyo/", include("jukinet.urls_records"), {"file": "fuhyo"}),
     path("notices/", include("jukinet.urls_notices")),
     path("api/", include("jukinet.urls_api")),
 ]

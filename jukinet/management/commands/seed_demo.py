@@ -64,10 +64,10 @@ class Command(BaseCommand):
         issued = terminal_register_direct(name="デモ端末", place="開発機")
         code_now = f"{TOTP(bytes.fromhex(creds['totp_key'])).token():06d}"
         self.stdout.write(f"  1. enrol browser : {base_url}/terminal/enroll  code {issued.enrolment_code} (30 min)")
-        self.stdout.write(f"  2. demo login    : demo-sysadmin / {creds['password']}")
+        self.stdout.write(f"  2. demo login    : demo-gyomu / {creds['password']}  (検索・記録の表示・機構への照会)")
         self.stdout.write(f"     TOTP secret   : {_base32(creds['totp_key'])}  (now: {code_now};")
         self.stdout.write("                     later: python manage.py demo_totp)")
-        others = ", ".join(o[0] for o in DEMO_OPERATORS[1:])
+        others = ", ".join(o[0] for o in DEMO_OPERATORS if o[0] != "demo-gyomu")
         self.stdout.write(f"     other roles   : {others} (same password and TOTP)")
 
 
