@@ -8,9 +8,10 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("console/", include("audit.urls_console")),
     path("audit/", include("audit.urls_log")),
-    path("prints/", include("jukinet.urls_prints")),
     path("honnin/", include("jukinet.urls_records"), {"file": "honnin"}),
     path("fuhyo/", include("jukinet.urls_records"), {"file": "fuhyo"}),
     path("notices/", include("jukinet.urls_notices")),
+    path("prints/", include("jukinet.urls_prints")),
+    path("national-query/", include("jukinet.urls_national")),
     path("api/", include("jukinet.urls_api")),
 ]
