@@ -3,7 +3,9 @@ jukinet/four_info.py and jukinet/record_access.py; a form only carries what was 
 puts a service's message next to the field it names."""
 
 from django import forms
+from django.utils.html import format_html
 
+from audit.forms import JapaneseForm
 from audit.views_support import add_domain_error
 from jukinet.errors import DomainError
 from jukinet.four_info import ADDRESS_MAX_LENGTH, NAME_MAX_LENGTH, Conditions, build_conditions
@@ -15,7 +17,7 @@ SEX_CHOICES = [("", "指定なし"), ("1", "男"), ("2", "女")]
 _PERSONAL = {"autocomplete": "off", "spellcheck": "false"}
 
 
-class SearchForm(forms.Form):
+class SearchForm(JapaneseForm):
     purpose = forms.ChoiceField(
         label="検索の目的（事務）", choices=[("", "選んでください"), *Purpose.choices], required=False
     )
@@ -36,7 +38,10 @@ class SearchForm(forms.Form):
         label="生年月日",
         max_length=20,
         required=False,
-        help_text="例: 昭和60年3月1日、S60.3.1、1985-03-01。年だけ・年月だけも可。",
+        help_text=format_html(
+            "例: {}、{}、{}。年だけ・年月だけも可。",
+            *(format_html('<span class="nowrap">{}</span>', e) for e in ("昭和60年3月1日", "S60.3.1", "1985-03-01")),
+        ),
         widget=forms.TextInput(attrs=_PERSONAL),
     )
     sex = forms.ChoiceField(label="性別", choices=SEX_CHOICES, required=False)
@@ -82,7 +87,7 @@ class SearchForm(forms.Form):
         return data
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(JapaneseForm):
     """A reveal or a print: the reason is required and goes into the log."""
 
     reason = forms.CharField(label="理由", max_length=REASON_MAX_LENGTH, required=False)

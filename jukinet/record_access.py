@@ -28,7 +28,8 @@ from jukinet import pdf, printing
 from jukinet.errors import InvalidInput, NotFound, PermissionRefused
 from jukinet.four_info import MAX_HITS, Conditions
 from jukinet.purposes import REFERENCE_MAX_LENGTH, Purpose
-from jukinet.record_files import Item, RecordFile, history_items, items_of, record_file, show_date
+from jukinet.record_files import Item, RecordFile, history_items, items_of, record_file
+from jukinet.wareki import to_wareki
 
 PAGE_SIZE = 50
 GRANT_MAX_AGE = 8 * 60 * 60
@@ -276,11 +277,11 @@ def results_print(
     table = pdf.Table(
         ["ふりがな", "氏名", "生年月日", "性別", "住所", "住民票コード", "状態"],
         [
-            [r.name_kana, r.name, show_date(r.birth_date), r.get_sex_display(), r.address, r.juminhyo_code,
+            [r.name_kana, r.name, to_wareki(r.birth_date), r.get_sex_display(), r.address, r.juminhyo_code,
              "消除" if rf.is_removed(r) else "現存"]
             for r in rows
         ],
-        col_widths_mm=[28, 26, 30, 10, 52, 24, 10],
+        col_widths_mm=[30, 26, 30, 9, 46, 28, 11],
     )  # fmt: skip
     blocks = [pdf.Paragraph(f"検索条件: {conditions.describe()}　該当 {len(rows)}件（かな順）"), table]
     return printing.print_document(

@@ -93,3 +93,8 @@ def make_fuhyo(**fields) -> FuhyoRecord:
     )
     row.save()
     return row
+
+
+def number_in(text: str, number: str) -> bool:
+    """Whether ``number`` appears in ``text``, also when shown in groups (「4000 0000 0017」)."""
+    return number in "".join(text.split())

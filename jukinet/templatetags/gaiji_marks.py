@@ -1,4 +1,4 @@
-"""``{{ value|gaiji_marked }}``: 外字 shown so that an operator cannot miss them.
+"""``{{ value|gaiji_marked }}``: 外字 shown so that an operator cannot miss them (and ``|wareki``).
 
 A 外字 with a Unicode code point (髙, 﨑, 𠮷 …) is drawn by the system font and underlined,
 its code point in the tooltip; a Private Use Area character has no glyph anywhere but in the
@@ -11,6 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from jukinet.gaiji import is_gaiji, is_private_use
+from jukinet.wareki import to_wareki
 
 register = template.Library()
 
@@ -27,3 +28,9 @@ def gaiji_marked(value) -> str:
         else:
             parts.append(f'<span class="gaiji" title="外字 U+{ord(ch):04X}">{escape(ch)}</span>')
     return mark_safe("".join(parts))  # noqa: S308 - every character above is escaped or a fixed tag
+
+
+@register.filter
+def wareki(value) -> str:
+    """A date as operators read it: 「昭和60年3月1日」."""
+    return to_wareki(value) if value else ""

@@ -26,7 +26,9 @@ CHROMIUM_ARGS = [
 def chromium():
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium not found at {CHROMIUM}: make test installs it (scripts/ensure_browser.sh)")
+            pytest.fail(
+                f"Chromium not found at {CHROMIUM}: make test installs it (scripts/ensure_system_packages.sh test)"
+            )
         pytest.skip(f"Chromium not found at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
@@ -58,3 +60,60 @@ def screenshot(page, request):
         return path
 
     return shoot
+
+
+# --- Staff pages: a browser on an enrolled terminal, logged in with password and TOTP -------
+
+PASSWORD = "Test-Passw0rd!x"
+
+
+def wait_for_focus(page, field: str) -> None:
+    """Wait until the named field has the focus: keys pressed before that would be lost."""
+    page.wait_for_function("name => document.activeElement && document.activeElement.name === name", arg=field)
+
+
+@pytest.fixture
+def artifact(page):
+    """``artifact("records-01-search")`` → test-artifacts/records-01-search.png (of ``page`` or ``target``)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def shoot(name: str, target=None, *, full_page: bool = True) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        (target or page).screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return shoot
+
+
+@pytest.fixture
+def staff_login(page, live_server, make_operator, enrolled_terminal, settings):
+    """``staff_login(role, login_id=…)`` → the operator, logged in on ``page`` by keyboard.
+
+    The terminal is enrolled directly (its cookie is set; test_login_browser.py drives the
+    enrolment page), then the login and TOTP pages are typed into like an operator would.
+    """
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    page.context.add_cookies(
+        [{"name": settings.TERMINAL_COOKIE_NAME, "value": enrolled_terminal[1], "url": live_server.url}]
+    )
+
+    def login(*roles: str, login_id: str, **fields):
+        operator = make_operator(*roles, login_id=login_id, password=PASSWORD, **fields)
+        device = TOTPDevice.objects.create(user=operator, name="app", confirmed=True)
+        page.goto(f"{live_server.url}/login")
+        wait_for_focus(page, "login_id")
+        page.keyboard.type(login_id)
+        page.keyboard.press("Tab")
+        wait_for_focus(page, "password")
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/login/otp")
+        wait_for_focus(page, "token")
+        page.keyboard.type(f"{TOTP(device.bin_key, device.step, device.t0, device.digits).token():06d}")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("h1:has-text('メニュー')")
+        return operator
+
+    return login
