@@ -10,7 +10,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class Role(models.TextChoices):
@@ -336,3 +336,46 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"chain head {self.seal_seq}"
+
+
+class ApprovalState(models.TextChoices):
+    PENDING = "pending", "承認待ち"
+    APPROVED = "approved", "承認"
+    REJECTED = "rejected", "却下"
+
+
+class OutputApproval(models.Model):
+    """Prior approval of a large data output (大量のデータ出力): batch provision, exports, dumps.
+
+    One mechanism for every kind (issue 8 reuses it): the request says what would leave the
+    system and how much; only a system administrator who is not the requester decides
+    (audit.approvals). The subject (a BatchJob, an export …) points here.
+    """
+
+    kind = models.CharField("種別", max_length=32)  # batch_provision, export, …
+    subject = models.CharField("対象", max_length=60)  # e.g. the batch id
+    summary = models.CharField("内容", max_length=300)  # what, for whom, how many rows (no personal data)
+    row_count = models.PositiveIntegerField("件数")
+    requested_by = models.CharField("申請者", max_length=40)  # an operator login id or a client id
+    requested_at = models.DateTimeField("申請日時")
+    state = models.CharField("状態", max_length=10, choices=ApprovalState.choices, default=ApprovalState.PENDING)
+    decided_by = models.CharField("決裁者", max_length=40, blank=True)
+    decided_at = models.DateTimeField("決裁日時", null=True, blank=True)
+    decision_note = models.CharField("決裁の理由・条件", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "大量出力の事前承認"
+        verbose_name_plural = "大量出力の事前承認"
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=ApprovalState.values), name="audit_approval_state_valid"),
+            models.CheckConstraint(
+                condition=Q(state="pending", decided_by="", decided_at__isnull=True)
+                | (~Q(state="pending") & ~Q(decided_by="") & Q(decided_at__isnull=False)),
+                name="audit_approval_decision_complete",
+            ),
+            models.CheckConstraint(condition=~Q(decided_by=F("requested_by")), name="audit_approval_not_self"),
+        ]
+        indexes = [models.Index(fields=["state", "requested_at"], name="audit_approval_state")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject}"

@@ -39,6 +39,16 @@ MATRIX: dict[str, frozenset[str]] = {
     "national.query": frozenset({GYOMU}),  # 機構への照会
     # The ledger of printed paper (who printed what, how many pages).
     "print.ledger": frozenset({SYS, AUD}),
+    # Provision (DESIGN.md §4.3): the duty registry and clients' duties, batch provision and
+    # the prior approval of large outputs (shared with exports, issue 8).
+    "duty.view": frozenset({SYS, TEIKYO, AUD}),
+    "duty.manage": frozenset({SYS}),
+    "batch.submit": frozenset({TEIKYO}),
+    "batch.view": frozenset({TEIKYO, SYS}),
+    "batch.result": frozenset({TEIKYO}),  # download the encrypted result, see its password once
+    "approval.view": frozenset({SYS, TEIKYO, AUD}),
+    "approval.decide": frozenset({SYS}),
+    "provision_record.view": frozenset({SYS, AUD, TEIKYO}),
     # The access log.
     "audit_log.view": frozenset({SYS, AUD}),
     "audit_log.export": frozenset({SYS, AUD}),

@@ -163,3 +163,34 @@ class FuhyoHistory(FuhyoItems):
 
     def __str__(self) -> str:
         return f"附票本人確認情報履歴 {self.juminhyo_code} #{self.update_seq}"
+
+
+class MyNumberTemporary(models.Model):
+    """The fuhyo side's 個人番号 temporary area (DESIGN.md §4.3, §5).
+
+    When a fuhyo provision asks for the 個人番号 under a duty that allows it, the number is
+    fetched from honnin by 住民票コード through the one permitted service, sealed here with
+    an expiry, and handed over; within the window a failed delivery may be repeated. When the
+    window closes the beat task deletes the row: no history, no soft delete, nothing left.
+    """
+
+    provision_id = models.CharField("提供ID", max_length=40)
+    juminhyo_code = models.CharField("住民票コード", max_length=11)
+    my_number = models.BinaryField("個人番号（暗号化）")
+    created_at = models.DateTimeField("作成日時")
+    expires_at = models.DateTimeField("消去期限")
+    deliveries = models.PositiveSmallIntegerField("提供回数", default=1)
+
+    class Meta:
+        db_table = "fuhyo_my_number_temporary"
+        verbose_name = "附票 個人番号一時領域"
+        verbose_name_plural = "附票 個人番号一時領域"
+        constraints = [
+            models.UniqueConstraint(fields=["provision_id", "juminhyo_code"], name="fuhyo_temp_one_per_provision"),
+            digits_check("juminhyo_code", DIGITS_11, "fuhyo_temp_code_digits"),
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="fuhyo_temp_expiry"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="fuhyo_temp_expires")]
+
+    def __str__(self) -> str:
+        return f"附票 個人番号一時領域 {self.provision_id}"

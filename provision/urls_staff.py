@@ -1,0 +1,3 @@
+"""Staff pages of batch provision and approvals (mounted under /provision/)."""
+
+urlpatterns: list = []
