@@ -49,6 +49,9 @@ MATRIX: dict[str, frozenset[str]] = {
     "approval.view": frozenset({SYS, TEIKYO, AUD}),
     "approval.decide": frozenset({SYS}),
     "provision_record.view": frozenset({SYS, AUD, TEIKYO}),
+    # The disclosure desk (DESIGN.md §4.4): requests, PDF forms, corrections, inquiries.
+    "disclosure.desk": frozenset({KAIJI}),
+    "inquiry.log": frozenset({KAIJI, GYOMU}),
     # The access log.
     "audit_log.view": frozenset({SYS, AUD}),
     "audit_log.export": frozenset({SYS, AUD}),
