@@ -135,9 +135,21 @@ class Resident(HonninItems):
                 name="honnin_res_seion_birth",
                 opclasses=["varchar_pattern_ops", "date_ops"],
             ),
-            models.Index(fields=["birth_date", "sex"], name="honnin_res_birth_sex"),
+            # Birth date (+ sex) with the kana key behind: a surname + birth month + sex search
+            # narrows inside the index instead of reading every entry of the surname.
+            models.Index(
+                fields=["birth_date", "sex", "name_seion"],
+                name="honnin_res_birth_sex_seion",
+                opclasses=["date_ops", "text_ops", "varchar_pattern_ops"],
+            ),
             models.Index(fields=["address"], name="honnin_res_address_prefix", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["name"], name="honnin_res_name_prefix", opclasses=["varchar_pattern_ops"]),
+            # Kanji name (exact or prefix) with birth date and address behind it: a name with a
+            # birth year or a municipality is answered inside one index (docs/search.md).
+            models.Index(
+                fields=["name", "birth_date", "address"],
+                name="honnin_res_name_birth_addr",
+                opclasses=["varchar_pattern_ops", "date_ops", "varchar_pattern_ops"],
+            ),
             models.Index(
                 fields=["former_name_seion"],
                 name="honnin_res_former_seion",

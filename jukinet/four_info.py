@@ -182,7 +182,9 @@ def conditions_q(conditions: Conditions, *, former_field: str | None = None) -> 
     if conditions.kana_key:
         kana = Q(name_seion__startswith=conditions.kana_key)
         if conditions.include_former and former_field:
-            kana |= Q(**{f"{former_field}__startswith": conditions.kana_key})
+            # The 旧氏 index is partial (WHERE former_name_seion <> ''); the planner cannot
+            # infer that from LIKE, so the arm states it, or the OR falls back to a Seq Scan.
+            kana |= Q(**{f"{former_field}__startswith": conditions.kana_key}) & ~Q(**{former_field: ""})
         q &= kana
     if conditions.kanji_names:
         if conditions.kanji_prefix:

@@ -8,7 +8,7 @@ Every answer that shows personal data is ``Cache-Control: no-store``.
 import secrets
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -41,9 +41,9 @@ def _pdf_response(record, data: bytes) -> HttpResponse:
     return response
 
 
-# Searches are POSTed, then redirected (303) to ``?s=<id>``: the conditions wait in the
-# server-side session, so no name or birth date enters a URL, and the back button and the
-# pager work without re-sending a form. Showing a page again runs (and logs) the search again.
+# Searches are POSTed; the conditions wait in the server-side session under a search id, so no
+# name or birth date enters a URL, and the back button and the pager work as GETs of
+# ``?s=<id>`` without re-sending a form. Showing a page again runs (and logs) the search again.
 _SEARCHES = "record_searches"
 _KEEP_SEARCHES = 20
 _SEARCH_FIELDS = (
@@ -91,8 +91,10 @@ def search(request: HttpRequest, file: str) -> HttpResponse:
         form.focus_first_error()
         return render(request, "records/search.html", context, status=400)
     if request.method == "POST":
-        url = f"{reverse('records_search', kwargs={'file': rf.key})}?s={_remember(request, rf.key, form)}"
-        return HttpResponseRedirect(url, status=303)
+        # Answered at once (one round trip, not POST-303-GET); the page then swaps its history
+        # entry for ``?s=<id>`` (records.js), so back, reload and the pager are plain GETs.
+        search_id = context["search_id"] = _remember(request, rf.key, form)
+        context["result_url"] = f"{reverse('records_search', kwargs={'file': rf.key})}?s={search_id}"
     try:
         context["result"] = record_access.records_search(
             operator=request.user,

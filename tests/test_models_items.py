@@ -176,7 +176,8 @@ def test_the_search_indexes_exist():
         names = {row[0] for row in cursor.fetchall()}
     assert {
         "honnin_res_seion_birth",
-        "honnin_res_birth_sex",
+        "honnin_res_birth_sex_seion",
+        "honnin_res_name_birth_addr",
         "honnin_res_address_prefix",
         "honnin_res_muni_code",
         "fuhyo_rec_seion_birth",

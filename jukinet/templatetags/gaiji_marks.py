@@ -10,7 +10,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from jukinet.gaiji import is_gaiji, is_private_use
+from jukinet.gaiji import count_gaiji, is_gaiji, is_private_use
 from jukinet.wareki import to_wareki
 
 register = template.Library()
@@ -19,6 +19,8 @@ register = template.Library()
 @register.filter
 def gaiji_marked(value) -> str:
     text = "" if value is None else str(value)
+    if not count_gaiji(text):
+        return escape(text)  # the common case, in one C-level check
     parts = []
     for ch in text:
         if not is_gaiji(ch):
