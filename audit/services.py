@@ -162,6 +162,17 @@ def _clean_client_particulars(data: dict) -> dict:
         raise InvalidInput(
             "事務コードを「6-1」の形式で1つ以上入力してください。", code="E_APPLICATION_PARTICULARS", field="duty_codes"
         )
+    # Only duties of the registry (provision.Duty), active ones: a code nobody registered
+    # would grant nothing today and something unforeseen once a duty takes that code.
+    from provision.selectors import duty_codes_unregistered
+
+    unknown = duty_codes_unregistered(sorted(set(map(str, duties))))
+    if unknown:
+        raise InvalidInput(
+            f"事務コード {', '.join(unknown)} は事務の登録簿にない（または停止中の）事務です。",
+            code="E_DUTY_NOT_REGISTERED",
+            field="duty_codes",
+        )
     return {"kind": kind, "name": name, "municipality_code": "", "duty_codes": sorted(set(map(str, duties)))}
 
 

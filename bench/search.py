@@ -22,11 +22,11 @@ script out). Nothing in the files is changed; the searches are logged like any o
    operator (login id ``bench-search``, 業務担当者, both file duties) and an enrolled terminal
    made through audit.services; the login a browser does (GET /login, POST the password,
    POST the TOTP code, terminal cookie); then each search as a browser sends it: POST
-   /<file>/search/ → 303 → GET ?s=… (the search runs on the GET). One client, sequential.
+   /<file>/search/, answered with the result page (one round trip). One client, sequential.
    Every answer must be 200 and show the result line (件（かな順） / 該当する記録はありません /
    件を超えました), and the count shown must equal the bare SQL count. The operator and the
    terminal are deleted at the end (left in place, and said so, if the database refuses).
-5. A table per shape: hits, bare SQL p50/p95 (count + page), HTTP p50/p95 (POST + 303 + GET at
+5. A table per shape: hits, bare SQL p50/p95 (count + page), HTTP p50/p95 (the search POST at
    the client), gunicorn's own time for them (its access log, var/bench-search-web.log), the
    ratio of the p95s; and the aims of DESIGN.md §8: p95 under 50 ms through the HTTP stack, at
    most 3× the bare SQL time. docs/search.md has the figures and how to read them.
@@ -498,26 +498,22 @@ def login(http: httpx.Client, identity: BenchIdentity) -> None:
 def http_search(
     http: httpx.Client, csrf: dict, run: ShapeRun, target: Target, *, tag: str = "-"
 ) -> tuple[float, float, int]:
-    """POST the form, follow the 303 to the result page; (total ms, GET ms, hits shown)."""
+    """POST the form: the answer carries the result page (one round trip); (total ms, same, hits)."""
     path = f"/{run.shape.file}/search/"
     data = {**form_data(target.typed), "csrfmiddlewaretoken": csrf[run.shape.file]}
     headers = {"X-Bench": tag}
     started = time.perf_counter()
-    posted = http.post(path, data=data, headers=headers)
-    if posted.status_code != 303:
-        raise SystemExit(f"({run.shape.key}) POST {path} answered {posted.status_code}, not 303: {target.typed}")
-    got_at = time.perf_counter()
-    page = http.get(posted.headers["location"], headers=headers)
+    page = http.post(path, data=data, headers=headers)
     done = time.perf_counter()
     match = RESULT_TEXT.search(page.text) if page.status_code == 200 else None
     if match is None:
-        raise SystemExit(f"({run.shape.key}) result page answered {page.status_code} without a result line")
+        raise SystemExit(f"({run.shape.key}) POST {path} answered {page.status_code} without a result line")
     hits = int(match[1]) if match[1] else (0 if match[2] else MAX_HITS + 1)
-    return (done - started) * 1000, (done - got_at) * 1000, hits
+    return (done - started) * 1000, (done - started) * 1000, hits
 
 
 def server_times(runs: list[ShapeRun]) -> None:
-    """gunicorn's own time for each timed POST + GET (var/bench-search-web.log), per shape."""
+    """gunicorn's own time for each timed search POST (var/bench-search-web.log), per shape."""
     posts: dict[str, list[float]] = {}
     gets: dict[str, list[float]] = {}
     for line in (ROOT / "var" / "bench-search-web.log").read_text(errors="replace").splitlines():
@@ -526,7 +522,7 @@ def server_times(runs: list[ShapeRun]) -> None:
             (posts if parts[1] == "POST" else gets).setdefault(parts[2], []).append(int(parts[4]) / 1000)
     for run in runs:
         key = run.shape.key
-        run.server_ms = [p + g for p, g in zip(posts.get(key, []), gets.get(key, []), strict=False)]
+        run.server_ms = posts.get(key, [])
 
 
 # --- Report ----------------------------------------------------------------------------------
@@ -568,8 +564,8 @@ def report(runs: list[ShapeRun]) -> tuple[float, float]:
     all_server = [v for run in runs for v in run.server_ms]
     line("all", len(all_sql), "", "", "", all_sql, all_http, all_server)
     print(
-        "SQL = count + page (the page only for 1..1000 hits) over plain psycopg; HTTP = POST → 303 → GET at the "
-        "client; srv = gunicorn's own time for that POST + GET; ratio = HTTP p95 / SQL p95; hits = median "
+        "SQL = count + page (the page only for 1..1000 hits) over plain psycopg; HTTP = the search POST at the "
+        "client; srv = gunicorn's own time for that POST; ratio = HTTP p95 / SQL p95; hits = median "
         f"(capped at {MAX_HITS + 1}); >1000 and 0 = targets with that outcome (n each way)"
     )
     p95_http = pct(all_http, 95)

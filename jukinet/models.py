@@ -119,6 +119,11 @@ class OutboxNotice(models.Model):
 class PrintKind(models.TextChoices):
     RECORD = "record", "記録の印刷"
     RESULT_LIST = "result_list", "検索結果一覧の印刷"
+    # The disclosure desk's forms (disclosure/): each handed to a resident is a print too.
+    DISCLOSURE_NOTICE = "disclosure_notice", "開示決定通知書"
+    DISCLOSURE_RECORD = "disclosure_record", "開示する本人確認情報"
+    PROVISION_STATUS = "provision_status", "提供状況の開示"
+    CORRECTION_NOTICE = "correction_notice", "訂正等の申出の結果通知書"
 
 
 class PrintRecord(models.Model):

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "drf_spectacular",  # the OpenAPI schema at /api/schema/ and `manage.py spectacular`
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
@@ -184,9 +185,39 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["jukinet.api_parsers.SafeJSONParser"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "jukinet.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# --- OpenAPI schema of the machine APIs (docs/openapi.md) -----------------------------
+SPECTACULAR_SETTINGS = {
+    "TITLE": "住基ネット 都道府県サーバ 機械インタフェース",
+    "DESCRIPTION": (
+        "市町村CS（更新通知）と執行機関・部署（提供・移転）のためのAPI。契約は API.md、説明は docs/ にあります。"
+        "すべてのエラーは `Error` の形で4xxを返します。"
+    ),
+    "VERSION": "1",
+    # Tags and operation ids from the segment after /api/ (cs, provision, schema).
+    "SCHEMA_PATH_PREFIX": "/api/",
+    # The schema is served to registered machine clients only (any active bearer token).
+    "SERVE_AUTHENTICATION": ["jukinet.api.ClientTokenAuthentication"],
+    "SERVE_PERMISSIONS": ["jukinet.api.IsClient"],
+    "SERVE_INCLUDE_SCHEMA": True,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several bodies have a "state": name each enum after what it is the state of.
+    "ENUM_NAME_OVERRIDES": {
+        "NoticeStateEnum": "jukinet.models.InboxState",
+        "BatchStateEnum": "provision.models.BatchState",
+        "FileEnum": "provision.models.FILES",
+        "ProvisionItemEnum": "provision.models.ProvisionItem",
+    },
+    "PREPROCESSING_HOOKS": ["jukinet.openapi.only_machine_endpoints"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "jukinet.openapi.add_error_responses",
+    ],
 }
 
 # --- Celery (DESIGN.md §9: the database is the queue, Celery only wakes workers) ------
@@ -216,7 +247,13 @@ CELERY_BEAT_SCHEDULE = {
     "notices-sweep": {"task": "notices.sweep", "schedule": 10.0, "options": {"expires": 30}},
     # Publish the signed chain head daily (docs/audit-log.md).
     "audit-publish-head": {"task": "audit.publish_chain_head", "schedule": crontab(hour=0, minute=5)},
+    # Erase the fuhyo 個人番号 temporary rows whose redelivery window has closed (docs/provision.md).
+    "fuhyo-my-number-erase": {"task": "provision.fuhyo_my_number_erase", "schedule": 60.0, "options": {"expires": 50}},
+    # Wake batch provisions left behind: approved but not started, or running with no worker.
+    "provision-batches-sweep": {"task": "provision.batches_sweep", "schedule": 30.0, "options": {"expires": 25}},
 }
+# Task modules that are not an app's tasks.py (autodiscover_tasks finds only those).
+CELERY_IMPORTS = ["provision.tasks_batches"]
 
 # --- 個人番号 encryption keys (never in the repo; see docs/keys.md) --------------------
 # A JSON key file {"active": id, "keys": {id: base64 256-bit}, "index_key": base64}.
@@ -230,6 +267,15 @@ AUDIT_HEADS_FILE = Path(env_str("JUKINET_AUDIT_HEADS_FILE", str(VAR_DIR / "audit
 NOTICE_HOLD_ALERT_SECONDS = env_int("JUKINET_NOTICE_HOLD_ALERT_SECONDS", 30 * 60)
 # The forwarder alerts when the oldest unacknowledged outbox row is older than this.
 OUTBOX_BACKLOG_ALERT_SECONDS = env_int("JUKINET_OUTBOX_BACKLOG_ALERT_SECONDS", 10 * 60)
+
+# --- Provision (docs/provision.md) ----------------------------------------------------
+# How long a 個人番号 handed over with a fuhyo lookup stays in the temporary area for a
+# redelivery; the beat task erases it within a minute after.
+FUHYO_MY_NUMBER_WINDOW_SECONDS = env_int("JUKINET_FUHYO_MY_NUMBER_WINDOW_SECONDS", 10 * 60)
+if not 1 <= FUHYO_MY_NUMBER_WINDOW_SECONDS <= 24 * 60 * 60:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("JUKINET_FUHYO_MY_NUMBER_WINDOW_SECONDS must be between 1 and 86400")
 
 # --- Records -------------------------------------------------------------------------
 # 住基法施行令第30条の6: history and 消除者 are kept for this many years (docs/data-model.md).

@@ -12,8 +12,12 @@ urlpatterns = [
     path("honnin/", include("jukinet.urls_records"), {"file": "honnin"}),
     path("fuhyo/", include("jukinet.urls_records"), {"file": "fuhyo"}),
     path("provision/", include("provision.urls_staff")),
+    path("approvals/", include("audit.urls_approvals")),
     path("notices/", include("jukinet.urls_notices")),
     path("prints/", include("jukinet.urls_prints")),
     path("national-query/", include("jukinet.urls_national")),
     path("api/", include("jukinet.urls_api")),
 ]
+
+handler404 = "jukinet.views.not_found"
+handler500 = "jukinet.views.server_error"

@@ -1,8 +1,10 @@
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 
 from jukinet import api_cs
 
 urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("cs/v1/<str:file>/notices", api_cs.notices_post, name="api_cs_notices"),
     path("cs/v1/<str:file>/notices/<str:notice_id>", api_cs.notice_get, name="api_cs_notice"),
     path("provision/v1/", include("provision.urls_api")),

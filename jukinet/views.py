@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET
 
 from audit.permissions import permitted
 from audit.views_support import staff_view
+from jukinet.api import error_response
 
 # (action, label, path, file): the menu shows what the operator's roles and file duties
 # permit, nothing more ("" = not tied to one file).
@@ -18,6 +19,9 @@ MENU = [
     ("audit_log.view", "操作記録の閲覧", "/audit/log/", ""),
     ("removal_history.view", "権限削除記録", "/console/removals/", ""),
     ("notice.monitor", "更新通知の状況（受信・保留・エラー・送信待ち）", "/notices/", ""),
+    ("batch.view", "一括提供（検索条件ファイルの受付・結果）", "/provision/batches/", ""),
+    ("approval.view", "大量出力の事前承認（一括提供など）", "/approvals/", ""),
+    ("duty.view", "事務の登録（提供・移転の法令上の根拠）", "/console/duties/", ""),
 ]
 
 
@@ -39,3 +43,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """A machine client gets API.md's error shape; a person gets the Japanese page."""
+    if _is_api(request):
+        return error_response("E_NOT_FOUND", "対象が見つかりません。", 404)
+    return render(request, "errors/404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No template context: the failure may be in what a context processor would need.
+    if _is_api(request):
+        return error_response("E_INTERNAL", "サーバ内部でエラーが発生しました。時間をおいて再度お試しください。", 500)
+    return HttpResponse(
+        "<!doctype html><html lang=ja><meta charset=utf-8><title>エラー</title>"
+        "<h1>サーバ内部でエラーが発生しました</h1><p>時間をおいて再度お試しください。</p>",
+        status=500,
+    )

@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from audit.models import AccessLogEntry, GrantReview, IdApplication, Role
 from audit.permissions import MATRIX
 from audit.services import client_issue_direct, terminal_register_direct
+from provision.models import Duty
 
 # Pages every visitor of an enrolled terminal may reach before or around login, machine
 # endpoints, and the liveness probe. Everything else must declare an action.
@@ -79,6 +80,9 @@ def sample_objects(make_operator):
         filed_by=filer,
     )
     review = GrantReview.objects.create(period_label="2026年度上期", snapshot={}, created_by=filer)
+    duty = Duty.objects.create(
+        code="J-900", name="行列試験の事務", legal_basis="試験条例第1条", files=["honnin"], items=["juminhyo_code"]
+    )
     return {
         "login_id": other.login_id,
         "operator": other.login_id,
@@ -92,6 +96,8 @@ def sample_objects(make_operator):
         "id": application.pk,
         "file": "honnin",
         "notice_id": "sample-notice",
+        "batch_id": "B20261101-SAMPLE00",
+        "duty_code": duty.code,
     }
 
 
