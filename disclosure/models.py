@@ -176,6 +176,29 @@ class CorrectionRequest(DeskRequest):
             models.CheckConstraint(
                 condition=~Q(state="not_corrected") | ~Q(not_corrected_reason=""), name="correction_refusal_reasoned"
             ),
+            # The second line behind disclosure/services_corrections.py (docs/corrections-and-inquiries.md):
+            # an open request carries no outcome, a closed one exactly its own, with who closed it
+            # and when. Migration 0002 adds a trigger for the order of the states.
+            models.CheckConstraint(
+                condition=Q(state__in=["received", "investigating"], closed_by="", closed_at__isnull=True)
+                | Q(state__in=["corrected", "not_corrected"]) & ~Q(closed_by="") & Q(closed_at__isnull=False),
+                name="correction_closed_by_whom",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="corrected") | Q(corrected_notice_id="", corrected_on__isnull=True),
+                name="correction_notice_only_when_corrected",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="not_corrected") | Q(not_corrected_reason=""),
+                name="correction_reason_only_when_refused",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=CorrectionKind.values), name="correction_kind_valid"),
+            models.CheckConstraint(condition=Q(juminhyo_code__regex=r"^[0-9]{11}$"), name="correction_code_digits"),
+            models.CheckConstraint(
+                condition=Q(municipality_code="") | Q(municipality_code__regex=r"^[0-9]{6}$"),
+                name="correction_municipality_digits",
+            ),
+            models.CheckConstraint(condition=~Q(item="") & ~Q(requested_value=""), name="correction_item_and_value"),
         ]
         indexes = [models.Index(fields=["state", "received_on"], name="correction_req_state")]
 
@@ -184,18 +207,45 @@ class CorrectionRequest(DeskRequest):
 
 
 class ProvisionStatusRequest(DeskRequest):
-    """提供状況の開示: the provisions and transfers of one resident's record over a period."""
+    """提供状況の開示: the provisions and transfers of one resident's record over a period.
 
-    juminhyo_code = models.CharField("住民票コード", max_length=11)
+    The subject's 4情報 as written and the 突合 are kept as for a 開示請求 (migration 0003): the
+    住民票コード is the one the desk matched, set by the 突合 (empty until then).
+    """
+
+    juminhyo_code = models.CharField("住民票コード", max_length=11, blank=True)
     period_from = models.DateField("対象期間（から）")
     period_to = models.DateField("対象期間（まで）")
     issued_at = models.DateTimeField("交付日時", null=True, blank=True)
+    subject_name = models.CharField("本人氏名", max_length=120, blank=True)
+    subject_name_kana = models.CharField("本人ふりがな", max_length=120, blank=True)
+    subject_birth_date = models.DateField("本人生年月日", null=True, blank=True)
+    subject_sex = models.CharField("本人性別", max_length=1, choices=Sex.choices, blank=True)
+    subject_address = models.CharField("本人住所", max_length=255, blank=True)
+    subject_juminhyo_code = models.CharField("請求書記載の住民票コード", max_length=11, blank=True)
+    match_result = models.CharField("突合結果", max_length=20, choices=MatchResult.choices, blank=True)
+    match_note = models.CharField("突合の記録（不一致の判断）", max_length=300, blank=True)
+    matched_by = models.CharField("突合者", max_length=40, blank=True)
+    matched_at = models.DateTimeField("突合日時", null=True, blank=True)
 
     class Meta:
         verbose_name = "提供状況の開示請求"
         verbose_name_plural = "提供状況の開示請求"
         constraints = [
             models.CheckConstraint(condition=Q(period_from__lte=models.F("period_to")), name="provstatus_period"),
+            models.CheckConstraint(
+                condition=~Q(match_result="mismatch_accepted") | ~Q(match_note=""), name="provstatus_mismatch_noted"
+            ),
+            # A matched request names its record; only one that found none may go without.
+            models.CheckConstraint(
+                condition=Q(match_result__in=["", "not_found"], juminhyo_code="")
+                | Q(match_result__in=["matched", "mismatch_accepted"], juminhyo_code__regex=r"^[0-9]{11}$"),
+                name="provstatus_code_when_matched",
+            ),
+            models.CheckConstraint(
+                condition=Q(issued_at__isnull=True) | Q(match_result__in=["matched", "mismatch_accepted"]),
+                name="provstatus_issued_when_matched",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -233,6 +283,16 @@ class Inquiry(models.Model):
     answer = models.CharField("回答", max_length=2000, blank=True)
     answered_by = models.CharField("回答者", max_length=40, blank=True)
     answered_at = models.DateTimeField("回答日時", null=True, blank=True)
+    # An answer once given is not edited: a further question or a correction of the answer is a
+    # new inquiry that points to the earlier one (migration 0002 makes answered rows immutable).
+    follows = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name="前の問合せ",
+    )
 
     class Meta:
         verbose_name = "問合せ"
@@ -243,6 +303,12 @@ class Inquiry(models.Model):
                 | ~Q(answer="") & ~Q(answered_by="") & Q(answered_at__isnull=False),
                 name="inquiry_answer_complete",
             ),
+            models.CheckConstraint(condition=Q(channel__in=InquiryChannel.values), name="inquiry_channel_valid"),
+            models.CheckConstraint(condition=Q(inquirer_kind__in=InquirerKind.values), name="inquiry_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(juminhyo_code="") | Q(juminhyo_code__regex=r"^[0-9]{11}$"), name="inquiry_code_digits"
+            ),
+            models.CheckConstraint(condition=~Q(subject=""), name="inquiry_subject_present"),
         ]
         indexes = [models.Index(fields=["received_at"], name="inquiry_received")]
 

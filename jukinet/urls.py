@@ -13,6 +13,7 @@ urlpatterns = [
     path("fuhyo/", include("jukinet.urls_records"), {"file": "fuhyo"}),
     path("provision/", include("provision.urls_staff")),
     path("approvals/", include("audit.urls_approvals")),
+    path("disclosure/", include("disclosure.urls")),
     path("notices/", include("jukinet.urls_notices")),
     path("prints/", include("jukinet.urls_prints")),
     path("national-query/", include("jukinet.urls_national")),

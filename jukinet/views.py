@@ -12,6 +12,7 @@ from jukinet.api import error_response
 MENU = [
     ("record.search", "本人確認情報の検索", "/honnin/search/", "honnin"),
     ("record.search", "附票本人確認情報の検索", "/fuhyo/search/", "fuhyo"),
+    ("disclosure.desk", "開示窓口（開示請求・提供状況の開示・訂正等の申出）", "/disclosure/", ""),
     ("national.query", "機構への照会（全国サーバ）", "/national-query/honnin/", "honnin"),
     ("national.query", "機構への照会（附票全国サーバ）", "/national-query/fuhyo/", "fuhyo"),
     ("print.ledger", "印刷記録（印刷物の管理）", "/prints/", ""),
@@ -22,6 +23,7 @@ MENU = [
     ("batch.view", "一括提供（検索条件ファイルの受付・結果）", "/provision/batches/", ""),
     ("approval.view", "大量出力の事前承認（一括提供など）", "/approvals/", ""),
     ("duty.view", "事務の登録（提供・移転の法令上の根拠）", "/console/duties/", ""),
+    ("inquiry.log", "問合せの記録（受付・回答）", "/disclosure/inquiries/", ""),
 ]
 
 

@@ -35,6 +35,7 @@ from jukinet import crypto
 from provision import batch as services
 from provision.batch_csv import decrypt_zip
 from provision.models import BatchJob, BatchOutput, Duty, ProvisionRecord
+from tests.celery_connections import drop_celery_connections
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "row_id,juminhyo_code,my_number,name_kana,name,birth_date,sex,address"
@@ -75,6 +76,14 @@ def _worker_env(keyring: crypto.Keyring) -> dict:
     return env
 
 
+def _reroute(app) -> None:
+    """Make this process's Celery app route by the current ``task_routes``. flush_routes() alone
+    is not enough once anything was published: the router is a cached property holding the
+    routes of its time (an earlier test module's publish would send our batches elsewhere)."""
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
+
+
 @pytest.fixture(scope="module")
 def batch_worker(django_db_setup, django_db_blocker, module_keyring, tmp_path_factory):
     """A real Celery worker (solo pool) on a private queue, for this module's batches."""
@@ -86,7 +95,7 @@ def batch_worker(django_db_setup, django_db_blocker, module_keyring, tmp_path_fa
     hostname = f"batch-test-{os.getpid()}@%h"
     saved_routes = app.conf.task_routes
     app.conf.task_routes = {"provision.*": {"queue": queue}}
-    app.amqp.flush_routes()
+    _reroute(app)
     log_path = tmp_path_factory.mktemp("batch-worker") / "worker.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
@@ -112,7 +121,8 @@ def batch_worker(django_db_setup, django_db_blocker, module_keyring, tmp_path_fa
         yield proc
     finally:
         app.conf.task_routes = saved_routes
-        app.amqp.flush_routes()
+        _reroute(app)
+        drop_celery_connections(app)  # no channel of ours may be inherited by a later fork
         proc.terminate()
         try:
             proc.wait(timeout=20)

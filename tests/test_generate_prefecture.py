@@ -18,6 +18,7 @@ from jukinet.gaiji import count_gaiji, gaiji_chars, is_gaiji
 from jukinet.kana import seion_key
 from jukinet.synth import generator
 from jukinet.synth.generator import CHUNK_ROWS, NotEmptyError, load_prefecture
+from tests.celery_connections import drop_celery_connections
 
 AS_OF = dt.date(2025, 6, 1)
 N = 2000
@@ -30,6 +31,11 @@ FUHYO_HISTORY_FIELDS = [f.attname for f in FuhyoHistory._meta.concrete_fields]
 
 
 def _load(residents=N, seed=5, **kwargs):
+    from jukinet.celery import app
+
+    # The load forks worker processes: no Celery channel of an earlier test may be inherited
+    # (tests/celery_connections.py says why that hangs).
+    drop_celery_connections(app)
     kwargs.setdefault("workers", 1)
     kwargs.setdefault("as_of", AS_OF)
     return load_prefecture(residents=residents, seed=seed, **kwargs)

@@ -46,6 +46,7 @@ from honnin.models import Resident, ResidentHistory
 from jukinet import national_client
 from jukinet.codes import generate_juminhyo_code, generate_my_number
 from jukinet.models import InboxNotice, InboxState, OutboxNotice, OutboxState
+from tests.celery_connections import drop_celery_connections
 
 ROOT = Path(__file__).resolve().parent.parent
 MUNICIPALITY = "112011"
@@ -122,37 +123,17 @@ def private_redis(tmp_path_factory):
 # --- This process's Celery app on the private Redis ------------------------------------------
 
 
-def _drop_celery_connections(app) -> None:
-    """Forget pooled broker connections and the result backend (they name the old Redis)."""
-    from kombu import pools
-
-    pools.reset()  # closes every pooled connection and forgets the pools (they are keyed by URL)
-    app._pool = None
-    amqp = app.__dict__.get("amqp")
-    if amqp is not None:
-        amqp._producer_pool = None
-    backend = app._backend
-    if backend is not None:
-        with contextlib.suppress(Exception):
-            consumer = backend.__dict__.get("result_consumer")
-            if consumer is not None and consumer._pubsub is not None:
-                consumer._pubsub.close()
-            backend.client.connection_pool.disconnect()
-    app._backend_cache = None
-    app._local.__dict__.pop("backend", None)
-
-
 @contextlib.contextmanager
 def celery_app_on(broker_url: str):
     from jukinet.celery import app
 
     saved = {"broker_url": app.conf.broker_url, "result_backend": app.conf.result_backend}
-    _drop_celery_connections(app)
+    drop_celery_connections(app)
     app.conf.update(broker_url=broker_url, result_backend=broker_url)
     try:
         yield app
     finally:
-        _drop_celery_connections(app)
+        drop_celery_connections(app)
         app.conf.update(saved)
 
 
@@ -377,7 +358,7 @@ class Pipeline:
             replies = self.app.control.ping(destination=[worker.name], timeout=timeout)
         except self.app.connection_for_write().connection_errors:
             # A pooled connection from before a Redis restart (broadcasts are not retried).
-            _drop_celery_connections(self.app)
+            drop_celery_connections(self.app)
             return False
         return any(worker.name in reply for reply in replies)
 

@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from audit.models import AccessLogEntry, GrantReview, IdApplication, Role
 from audit.permissions import MATRIX
 from audit.services import client_issue_direct, terminal_register_direct
+from disclosure.models import CorrectionRequest, DisclosureRequest, Inquiry, ProvisionStatusRequest
 from provision.models import Duty
 
 # Pages every visitor of an enrolled terminal may reach before or around login, machine
@@ -83,6 +84,48 @@ def sample_objects(make_operator):
     duty = Duty.objects.create(
         code="J-900", name="行列試験の事務", legal_basis="試験条例第1条", files=["honnin"], items=["juminhyo_code"]
     )
+    # The desk's correction requests and inquiry log (disclosure/urls_corrections.py, urls_inquiries.py).
+    correction = CorrectionRequest.objects.create(
+        request_no="訂正2026-999999",
+        file="honnin",
+        channel="counter",
+        received_on=dt.date(2026, 11, 1),
+        received_by="matrix-filer",
+        requester_name="行列 花子",
+        relation="self",
+        id_document="driver_license",
+        juminhyo_code="12345678901",
+        kind="correct",
+        item="address",
+        requested_value="行列試験の値",
+    )
+    inquiry = Inquiry.objects.create(
+        inquiry_no="問2026-999999",
+        received_at=dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC),
+        received_by="matrix-filer",
+        channel="phone",
+        inquirer_kind="resident",
+        subject="行列試験の問合せ",
+    )
+    # The desk's disclosure and provision-status requests (disclosure/urls.py).
+    desk_fields = {
+        "file": "honnin",
+        "channel": "counter",
+        "received_on": dt.date(2026, 11, 1),
+        "received_by": "matrix-filer",
+        "requester_name": "行列 花子",
+        "relation": "self",
+        "id_document": "driver_license",
+        "subject_name": "行列　花子",
+        "subject_name_kana": "ギョウレツ　ハナコ",
+        "subject_birth_date": dt.date(1980, 1, 1),
+        "subject_sex": "2",
+        "subject_address": "埼玉県川越市元町一丁目１番１号",
+    }
+    disclosure = DisclosureRequest.objects.create(request_no="開示2026-999999", **desk_fields)
+    provision_status = ProvisionStatusRequest.objects.create(
+        request_no="提供状況2026-999999", period_from=dt.date(2026, 1, 1), period_to=dt.date(2026, 11, 1), **desk_fields
+    )
     return {
         "login_id": other.login_id,
         "operator": other.login_id,
@@ -98,6 +141,10 @@ def sample_objects(make_operator):
         "notice_id": "sample-notice",
         "batch_id": "B20261101-SAMPLE00",
         "duty_code": duty.code,
+        "correction_pk": correction.pk,
+        "inquiry_pk": inquiry.pk,
+        "disclosure_pk": disclosure.pk,
+        "provision_status_pk": provision_status.pk,
     }
 
 
