@@ -15,9 +15,11 @@ import unicodedata
 from django.db import connection
 from django.utils import timezone
 
+from audit import access_log
+from audit.permissions import ensure_permitted
 from disclosure.models import FILES, Channel, IdDocument, Relation
 from jukinet.codes import CodeError, validate_juminhyo_code
-from jukinet.errors import InvalidInput
+from jukinet.errors import InvalidInput, PermissionRefused
 
 FILE_KEYS = tuple(key for key, _ in FILES)
 FILE_LABELS = dict(FILES)
@@ -166,3 +168,20 @@ def next_number(*, table: str, column: str, prefix: str) -> str:
         last = cursor.fetchone()[0]
     n = int(last[len(head) :]) + 1 if last else 1
     return f"{head}{n:06d}"
+
+
+DESK_ACTION = "disclosure.desk"
+
+
+def ensure_desk(operator, *, purpose: str, log_action: str, file: str = "", target_code: str = "") -> None:
+    """Role and file duty of every desk step (requests, matches, prints, corrections); a refusal
+    is logged here, with the step's purpose, outside any transaction of the caller's."""
+    try:
+        ensure_permitted(operator, DESK_ACTION)
+        if file and file not in (operator.duties or []):
+            raise PermissionRefused(f"{FILE_LABELS[file]}ファイルの担当ではありません。", code="E_FILE_DUTY")
+    except PermissionRefused as exc:
+        access_log.log_refusal(
+            action=log_action, target_file=file, target_code=target_code, duty=purpose, detail=exc.code
+        )
+        raise

@@ -23,7 +23,6 @@ from django.utils import timezone
 
 from audit import access_log
 from audit.models import AccessLogEntry, Operator
-from audit.permissions import ensure_permitted
 from disclosure import desk_input, forms_pdf
 from disclosure.models import (
     Decision,
@@ -42,7 +41,7 @@ from disclosure.selectors import (
 )
 from honnin.selectors import resident_my_number
 from jukinet import pdf, printing
-from jukinet.errors import Conflict, InvalidInput, NotFound, PermissionRefused
+from jukinet.errors import Conflict, InvalidInput, NotFound
 from jukinet.four_info import NAME_MAX_LENGTH
 from jukinet.kana import seion_key
 from jukinet.models import PrintRecord
@@ -60,7 +59,6 @@ __all__ = [
     "disclosure_print_record",
     "disclosure_register",
     "disclosure_withdraw",
-    "ensure_desk",
     "parse_subject_birth_date",
     "provision_status_issue",
     "provision_status_match",
@@ -69,7 +67,6 @@ __all__ = [
     "provision_status_register",
 ]
 
-ACTION = "disclosure.desk"
 PURPOSE = Purpose.DISCLOSURE.value
 NUMBER_PREFIX = "開示"  # 「開示2026-000001」
 STATUS_NUMBER_PREFIX = "提供状況"  # 「提供状況2026-000001」
@@ -84,19 +81,6 @@ PERIOD_EARLIEST = dt.date(2002, 8, 5)
 # --- Checks shared by every step -----------------------------------------------------------------
 
 
-def ensure_desk(operator: Operator, *, log_action: str, file: str = "", target_code: str = "") -> None:
-    """Role and file duty; a refusal is logged here, outside any transaction of ours."""
-    try:
-        ensure_permitted(operator, ACTION)
-        if file and file not in (operator.duties or []):
-            raise PermissionRefused(f"{desk_input.FILE_LABELS[file]}ファイルの担当ではありません。", code="E_FILE_DUTY")
-    except PermissionRefused as exc:
-        access_log.log_refusal(
-            action=log_action, target_file=file, target_code=target_code, duty=PURPOSE, detail=exc.code
-        )
-        raise
-
-
 def _load(model, pk: object, *, lock: bool = False):
     rows = model.objects.select_for_update() if lock else model.objects
     row = rows.filter(pk=pk).first() if isinstance(pk, int) else None
@@ -109,7 +93,7 @@ def _authorized(operator: Operator, model, pk: int, *, log_action: str):
     """The request, after role and file duty were checked (before the step's transaction)."""
     row = _load(model, pk)
     code = row.matched_code if isinstance(row, DisclosureRequest) else row.juminhyo_code
-    ensure_desk(operator, log_action=log_action, file=row.file, target_code=code)
+    desk_input.ensure_desk(operator, purpose=PURPOSE, log_action=log_action, file=row.file, target_code=code)
     return row
 
 
@@ -274,7 +258,7 @@ def disclosure_register(
 ) -> DisclosureRequest:
     """Record a 開示請求 as received: who asked and how, and the subject as written."""
     file = desk_input.file_key(file)
-    ensure_desk(operator, log_action="disclosure.register", file=file)
+    desk_input.ensure_desk(operator, purpose=PURPOSE, log_action="disclosure.register", file=file)
     # The subject first: for a 本人 the page copies the subject's name into the requester's.
     subject = _subject(
         name=subject_name,
@@ -548,7 +532,7 @@ def provision_status_register(
 ) -> ProvisionStatusRequest:
     """Record a 提供状況の開示 request as received (the 住民票コード comes from the 突合)."""
     file = desk_input.file_key(file)
-    ensure_desk(operator, log_action="provision_status.register", file=file)
+    desk_input.ensure_desk(operator, purpose=PURPOSE, log_action="provision_status.register", file=file)
     # The subject first: for a 本人 the page copies the subject's name into the requester's.
     subject = _subject(
         name=subject_name,

@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from audit import access_log
 from audit.models import Operator
-from audit.permissions import ensure_permitted
 from disclosure import desk_input, forms_pdf
 from disclosure.models import (
     CorrectionKind,
@@ -33,12 +32,12 @@ from disclosure.models import (
 )
 from disclosure.selectors_corrections import item_choices, item_label, notice_candidates, record_ref
 from jukinet import pdf, printing
-from jukinet.errors import Conflict, InvalidInput, NotFound, PermissionRefused
+from jukinet.errors import Conflict, InvalidInput, NotFound
 from jukinet.models import PrintKind, PrintRecord
 from jukinet.purposes import Purpose
 from jukinet.selectors_notices import municipality_name, municipality_names
 
-ACTION = "disclosure.desk"
+PURPOSE = Purpose.CORRECTION.value
 NUMBER_PREFIX = "訂正"  # 「訂正2026-000001」, beside 「開示…」「提供状況…」
 FORM_NUMBER = forms_pdf.FORM_NUMBER_CORRECTION  # 様式第4号 (the desk's one list of numbers)
 NOTICE_TITLE = "訂正等の申出に対する結果通知書"
@@ -50,25 +49,10 @@ __all__ = [
     "correction_investigate",
     "correction_print_notice",
     "correction_register",
-    "ensure_desk",
 ]
 
 
 # --- Checks shared by every step ---------------------------------------------------------------
-
-
-def ensure_desk(operator: Operator, *, log_action: str, file: str = "", target_code: str = "") -> None:
-    """Role and file duty (pages that show a request check it too); a refusal is logged here,
-    outside any transaction of ours."""
-    try:
-        ensure_permitted(operator, ACTION)
-        if file and file not in (operator.duties or []):
-            raise PermissionRefused(f"{desk_input.FILE_LABELS[file]}ファイルの担当ではありません。", code="E_FILE_DUTY")
-    except PermissionRefused as exc:
-        access_log.log_refusal(
-            action=log_action, target_file=file, target_code=target_code, duty=Purpose.CORRECTION.value, detail=exc.code
-        )
-        raise
 
 
 def _load(correction_id: int, *, lock: bool = False) -> CorrectionRequest:
@@ -83,7 +67,9 @@ def _authorized(operator: Operator, correction_id: int, *, log_action: str) -> N
     """Role and file duty for a step on an existing request, checked (and a refusal logged)
     before the step's transaction, so that its rollback does not take the log entry with it."""
     correction = _load(correction_id)
-    ensure_desk(operator, log_action=log_action, file=correction.file, target_code=correction.juminhyo_code)
+    desk_input.ensure_desk(
+        operator, purpose=PURPOSE, log_action=log_action, file=correction.file, target_code=correction.juminhyo_code
+    )
 
 
 def _locked(correction_id: int) -> CorrectionRequest:
@@ -157,7 +143,7 @@ def correction_register(
 ) -> CorrectionRequest:
     """Record a request as received: who asked and how, the record and item, what they say."""
     file = desk_input.file_key(file)
-    ensure_desk(operator, log_action="correction.register", file=file)
+    desk_input.ensure_desk(operator, purpose=PURPOSE, log_action="correction.register", file=file)
     data = desk_input.requester(
         channel=channel,
         received_on=received_on,
@@ -383,7 +369,13 @@ def notice_blocks(correction: CorrectionRequest) -> list[pdf.Block]:
 def correction_print_notice(*, operator: Operator, correction_id: int, reason: str) -> tuple[PrintRecord, bytes]:
     """Print the notice of the outcome for a closed request: a print of the ledger (jukinet.printing)."""
     correction = _load(correction_id)
-    ensure_desk(operator, log_action="correction.print", file=correction.file, target_code=correction.juminhyo_code)
+    desk_input.ensure_desk(
+        operator,
+        purpose=PURPOSE,
+        log_action="correction.print",
+        file=correction.file,
+        target_code=correction.juminhyo_code,
+    )
     if correction.state not in (CorrectionState.CORRECTED, CorrectionState.NOT_CORRECTED):
         raise Conflict(
             "結果通知書は、訂正済み・訂正しないの決まった申出についてだけ印刷できます。", code="E_CORRECTION_OPEN"

@@ -108,57 +108,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "disclosure/home.html", context)
 
 
-# --- 開示請求 ------------------------------------------------------------------------------------
-
-
-@never_cache
-@require_GET
-@staff_view(ACTION)
-def disclosure_list(request: HttpRequest) -> HttpResponse:
-    form = RequestFilterForm(request.GET or None)
-    rows, status = [], 200
-    if not request.GET or form.is_valid():
-        data = form.cleaned_data if request.GET else {}
-        state = data.get("state", "")
-        rows = list(
-            selectors.disclosure_list(
-                state="" if state in ("", "all") else state,
-                open_only=state == "",
-                received_from=data.get("received_from"),
-                received_to=data.get("received_to"),
-                file=data.get("file", ""),
-            )[: LIST_LIMIT + 1]
-        )
-        _log_view("disclosure.view", f"一覧 {_describe(data)}; 件数 {min(len(rows), LIST_LIMIT)}")
-    else:
-        status = 400
-    context = {"form": form, "rows": rows[:LIST_LIMIT], "more": len(rows) > LIST_LIMIT, "limit": LIST_LIMIT}
-    return render(request, "disclosure/request_list.html", context, status=status)
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-@staff_view(ACTION)
-def disclosure_new(request: HttpRequest, file: str) -> HttpResponse:
-    file = _file_or_404(file)
-    form = DisclosureRegisterForm(request.POST or None, file=file)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                row = services.disclosure_register(operator=request.user, **form.service_arguments())
-            except DomainError as exc:
-                if isinstance(exc, PermissionRefused):
-                    return forbidden(request, exc.message)
-                add_domain_error(form, exc)
-            else:
-                messages.success(
-                    request, f"開示請求を受け付けました（受付番号 {row.request_no}）。記録と突合してください。"
-                )
-                return redirect("disclosure_match", disclosure_pk=row.pk)
-    context = {"form": form, "file": file, "file_label": desk_input.FILE_LABELS[file], "kind": "disclosure"}
-    return render(request, "disclosure/request_new.html", context, status=status)
+# --- Lists and registration, shared by 開示請求 and 提供状況の開示 ------------------------------------
 
 
 def _disclosure_or_404(pk: int):
@@ -166,6 +116,77 @@ def _disclosure_or_404(pk: int):
     if row is None:
         raise Http404("開示請求が見つかりません。")
     return row
+
+
+def _request_list(request: HttpRequest, form_class, list_rows, log_action: str, template: str) -> HttpResponse:
+    """A filtered list of one kind of desk request (open ones by default), logged as viewed."""
+    form = form_class(request.GET or None)
+    rows, status = [], 200
+    if not request.GET or form.is_valid():
+        data = form.cleaned_data if request.GET else {}
+        state = data.get("state", "")
+        rows = list(
+            list_rows(
+                state="" if state in ("", "all") else state,
+                open_only=state == "",
+                received_from=data.get("received_from"),
+                received_to=data.get("received_to"),
+                file=data.get("file", ""),
+            )[: LIST_LIMIT + 1]
+        )
+        _log_view(log_action, f"一覧 {_describe(data)}; 件数 {min(len(rows), LIST_LIMIT)}")
+    else:
+        status = 400
+    context = {"form": form, "rows": rows[:LIST_LIMIT], "more": len(rows) > LIST_LIMIT, "limit": LIST_LIMIT}
+    return render(request, template, context, status=status)
+
+
+def _request_new(request: HttpRequest, file: str, form_class, register, *, kind: str, done: str, next_page):
+    """Register one kind of desk request; on success on to its 突合 page."""
+    file = _file_or_404(file)
+    form = form_class(request.POST or None, file=file)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                row = register(operator=request.user, **form.service_arguments())
+            except DomainError as exc:
+                if isinstance(exc, PermissionRefused):
+                    return forbidden(request, exc.message)
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, done.format(no=row.request_no))
+                return next_page(row)
+    context = {"form": form, "file": file, "file_label": desk_input.FILE_LABELS[file], "kind": kind}
+    return render(request, "disclosure/request_new.html", context, status=status)
+
+
+# --- 開示請求 ------------------------------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+@staff_view(ACTION)
+def disclosure_list(request: HttpRequest) -> HttpResponse:
+    return _request_list(
+        request, RequestFilterForm, selectors.disclosure_list, "disclosure.view", "disclosure/request_list.html"
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@staff_view(ACTION)
+def disclosure_new(request: HttpRequest, file: str) -> HttpResponse:
+    return _request_new(
+        request,
+        file,
+        DisclosureRegisterForm,
+        services.disclosure_register,
+        kind="disclosure",
+        done="開示請求を受け付けました（受付番号 {no}）。記録と突合してください。",
+        next_page=lambda row: redirect("disclosure_match", disclosure_pk=row.pk),
+    )
 
 
 @never_cache
@@ -353,51 +374,28 @@ def _status_or_404(pk: int):
 @require_GET
 @staff_view(ACTION)
 def status_list(request: HttpRequest) -> HttpResponse:
-    form = StatusFilterForm(request.GET or None)
-    rows, status = [], 200
-    if not request.GET or form.is_valid():
-        data = form.cleaned_data if request.GET else {}
-        state = data.get("state", "")
-        rows = list(
-            selectors.provision_status_list(
-                state="" if state in ("", "all") else state,
-                open_only=state == "",
-                received_from=data.get("received_from"),
-                received_to=data.get("received_to"),
-                file=data.get("file", ""),
-            )[: LIST_LIMIT + 1]
-        )
-        _log_view("provision_status.view", f"一覧 {_describe(data)}; 件数 {min(len(rows), LIST_LIMIT)}")
-    else:
-        status = 400
-    context = {"form": form, "rows": rows[:LIST_LIMIT], "more": len(rows) > LIST_LIMIT, "limit": LIST_LIMIT}
-    return render(request, "disclosure/status_list.html", context, status=status)
+    return _request_list(
+        request,
+        StatusFilterForm,
+        selectors.provision_status_list,
+        "provision_status.view",
+        "disclosure/status_list.html",
+    )
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 @staff_view(ACTION)
 def status_new(request: HttpRequest, file: str) -> HttpResponse:
-    file = _file_or_404(file)
-    form = ProvisionStatusRegisterForm(request.POST or None, file=file)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                row = services.provision_status_register(operator=request.user, **form.service_arguments())
-            except DomainError as exc:
-                if isinstance(exc, PermissionRefused):
-                    return forbidden(request, exc.message)
-                add_domain_error(form, exc)
-            else:
-                messages.success(
-                    request,
-                    f"提供状況の開示請求を受け付けました（受付番号 {row.request_no}）。記録と突合してください。",
-                )
-                return redirect("provision_status_match", provision_status_pk=row.pk)
-    context = {"form": form, "file": file, "file_label": desk_input.FILE_LABELS[file], "kind": "status"}
-    return render(request, "disclosure/request_new.html", context, status=status)
+    return _request_new(
+        request,
+        file,
+        ProvisionStatusRegisterForm,
+        services.provision_status_register,
+        kind="status",
+        done="提供状況の開示請求を受け付けました（受付番号 {no}）。記録と突合してください。",
+        next_page=lambda row: redirect("provision_status_match", provision_status_pk=row.pk),
+    )
 
 
 @never_cache

@@ -227,8 +227,12 @@ def _detail(request: HttpRequest, correction: CorrectionRequest, *, forms: dict 
 def correction_detail(request: HttpRequest, correction_pk: int) -> HttpResponse:
     correction = _get(correction_pk)
     try:
-        services.ensure_desk(
-            request.user, log_action="correction.view", file=correction.file, target_code=correction.juminhyo_code
+        desk_input.ensure_desk(
+            request.user,
+            purpose=Purpose.CORRECTION.value,
+            log_action="correction.view",
+            file=correction.file,
+            target_code=correction.juminhyo_code,
         )
     except PermissionRefused as exc:
         return forbidden(request, exc.message)
