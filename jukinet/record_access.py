@@ -98,15 +98,16 @@ def check_purpose(purpose: str, reference: str) -> tuple[str, str]:
     return purpose, reference
 
 
-def check_reason(reason: str, *, field_name: str = "reason") -> str:
+def check_reason(reason: str) -> str:
+    """The reason for revealing a 個人番号 (prints use jukinet.printing.clean_reason)."""
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("理由を入力してください。", code="E_REASON_REQUIRED", field=field_name)
+        raise InvalidInput("理由を入力してください。", code="E_REASON_REQUIRED", field="reason")
     if len(reason) > REASON_MAX_LENGTH or _CONTROL.search(reason):
         raise InvalidInput(
             f"理由は{REASON_MAX_LENGTH}文字以内で、制御文字を含めずに入力してください。",
             code="E_REASON",
-            field=field_name,
+            field="reason",
         )
     return reason
 
@@ -180,20 +181,24 @@ def _open(operator: Operator, file: str, pk: int, token: str, action: str):
 
 def record_open(*, operator: Operator, file: str, pk: int, token: str, log: bool = True) -> RecordPage:
     rf, grant, row = _open(operator, file, pk, token, "record.view")
-    earlier = rf.history(row)
+    page = _page(rf, grant, row, token)
     if log:
         access_log.log_event(
             action="record.view",
             target_file=rf.key,
             target_code=row.juminhyo_code,
             duty=grant.purpose,
-            detail=f"検索ID {grant.search_id}; 履歴 {len(earlier)}件",
+            detail=f"検索ID {grant.search_id}; 履歴 {len(page.history)}件",
         )
+    return page
+
+
+def _page(rf: RecordFile, grant: Grant, row, token: str) -> RecordPage:
     return RecordPage(
         file=rf,
         row=row,
         items=items_of(row, rf.item_fields),
-        history=history_items(earlier, row, rf.history_fields),
+        history=history_items(rf.history(row), row, rf.history_fields),
         history_labels=rf.history_labels(),
         removed=rf.is_removed(row),
         grant=grant,
@@ -218,7 +223,8 @@ def my_number_reveal(*, operator: Operator, file: str, pk: int, token: str, reas
         duty=grant.purpose,
         detail=f"検索ID {grant.search_id}; 理由 {reason}",
     )
-    return record_open(operator=operator, file=file, pk=pk, token=token, log=False), number
+    # The row and grant just checked make the page: no second read of the record.
+    return _page(rf, grant, row, token), number
 
 
 # --- Printing (a PDF the server renders; jukinet/printing.py records every print) ----------
@@ -232,7 +238,7 @@ def record_print(
 ) -> tuple[object, bytes]:
     """One record as a PDF (the 個人番号 is never printed from here)."""
     rf, grant, row = _open(operator, file, pk, token, "record.print")
-    reason = check_reason(reason)
+    reason = printing.clean_reason(reason)  # the ledger's one rule, checked before any rendering
     blocks: list = [
         pdf.Heading(f"{rf.label}（{'消除' if rf.is_removed(row) else '現存'}）"),
         pdf.KeyValues([(item.label, item.value) for item in items_of(row, rf.item_fields)]),
@@ -264,7 +270,7 @@ def results_print(
     rf = record_file(file)
     _ensure(operator, "record.print", rf, duty=purpose)
     purpose, reference = check_purpose(purpose, reference)
-    reason = check_reason(reason, field_name="print_reason")
+    reason = printing.clean_reason(reason)  # the ledger's one rule, checked before the query
     rows = list(
         rf.search(conditions).only(*LIST_FIELDS, *(("deleted",) if rf.key == "honnin" else ("status",)))[: MAX_HITS + 1]
     )
