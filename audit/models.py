@@ -379,3 +379,132 @@ class OutputApproval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject}"
+
+
+class StoredFileKind(models.TextChoices):
+    BACKUP = "backup", "バックアップ"
+    CONTRACTOR = "contractor", "委託先提供ファイル"
+
+
+class BackupRecord(models.Model):
+    """The backup register (記録簿): every encrypted backup or contractor file the system wrote.
+
+    A file is sealed with a public key whose private half the writer does not hold
+    (jukinet.envelope), so whoever stores it cannot read it. One row per file: when, what it
+    holds, how large, its checksum and where it went. Restores and copies are access-log entries
+    naming the row (``backup:<pk>``).
+    """
+
+    kind = models.CharField("種別", max_length=10, choices=StoredFileKind.choices)
+    file_name = models.CharField("ファイル名", max_length=255)
+    location = models.CharField("保管場所", max_length=500)
+    scope = models.CharField("内容", max_length=200)  # "データベース全体", "honnin 112011 現存者" (no personal data)
+    recipient = models.CharField("提供先（委託先）", max_length=100, blank=True)
+    size_bytes = models.BigIntegerField("サイズ（バイト）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    key_fingerprint = models.CharField("公開鍵フィンガープリント", max_length=95)
+    created_by = models.CharField("作成者", max_length=40)
+    created_at = models.DateTimeField("作成日時")
+    note = models.CharField("備考", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "バックアップ記録簿"
+        verbose_name_plural = "バックアップ記録簿"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=StoredFileKind.values), name="audit_backup_kind_valid"),
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="audit_backup_sha256_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name}"
+
+
+class ReviewMark(models.Model):
+    """A log-review finding marked as reviewed by an auditor (監査担当), with their note.
+
+    ``finding_key`` is the finding's stable identity inside its report (e.g. the operator and
+    the day), never personal data beyond a 住民票コード.
+    """
+
+    report = models.CharField("レポート", max_length=32)
+    finding_key = models.CharField("指摘", max_length=200)
+    reviewed_by = models.CharField("確認者", max_length=40)
+    reviewed_at = models.DateTimeField("確認日時")
+    note = models.CharField("確認内容", max_length=500)
+
+    class Meta:
+        verbose_name = "ログ確認記録"
+        verbose_name_plural = "ログ確認記録"
+        constraints = [models.UniqueConstraint(fields=["report", "finding_key"], name="audit_review_mark_once")]
+
+    def __str__(self) -> str:
+        return f"{self.report} {self.finding_key}"
+
+
+class ExportState(models.TextChoices):
+    AWAITING = "awaiting", "承認待ち"
+    REJECTED = "rejected", "却下"
+    PRODUCING = "producing", "作成中"
+    READY = "ready", "作成済み"
+    FAILED = "failed", "失敗"
+    ERASED = "erased", "消去済み"
+
+
+class ExportFile(models.Model):
+    """A large data output from a staff page (大量のデータ出力): asked for, approved by another
+    system administrator (OutputApproval), produced by a worker, copied by a system
+    administrator only (each copy logged), erased after ``expires_at`` (audit.exports).
+    """
+
+    export_id = models.CharField("出力番号", max_length=40, unique=True)
+    kind = models.CharField("種別", max_length=32)
+    params = models.JSONField("条件", default=dict)  # what to output; never personal data
+    summary = models.CharField("内容", max_length=300)
+    row_count = models.PositiveIntegerField("件数")
+    requested_by = models.CharField("申請者", max_length=40)
+    requested_at = models.DateTimeField("申請日時")
+    approval = models.ForeignKey(OutputApproval, on_delete=models.PROTECT, null=True, related_name="exports")
+    state = models.CharField("状態", max_length=10, choices=ExportState.choices, default=ExportState.AWAITING)
+    file_path = models.CharField("ファイル", max_length=500, blank=True)
+    size_bytes = models.BigIntegerField("サイズ（バイト）", null=True)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    produced_at = models.DateTimeField("作成日時", null=True)
+    expires_at = models.DateTimeField("消去予定日時", null=True)
+    error = models.CharField("エラー", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "大量データ出力"
+        verbose_name_plural = "大量データ出力"
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=ExportState.values), name="audit_export_state_valid"),
+        ]
+        indexes = [models.Index(fields=["state", "expires_at"], name="audit_export_state_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.export_id}"
+
+
+class ErasureRun(models.Model):
+    """One run of the retention erasure (住基法施行令第30条の6): how many rows of each table it
+    erased, never what they held (jukinet.retention)."""
+
+    started_at = models.DateTimeField("開始日時")
+    finished_at = models.DateTimeField("終了日時", null=True)
+    today = models.DateField("基準日")  # the day the run judged expiry against
+    counts = models.JSONField("消去件数", default=dict)  # {"honnin_history": 12, ...}
+    total = models.BigIntegerField("合計", default=0)
+    state = models.CharField("状態", max_length=10, default="running")  # running / done / failed
+    error = models.CharField("エラー", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "保存期間経過による消去"
+        verbose_name_plural = "保存期間経過による消去"
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=["running", "done", "failed"]), name="audit_erasure_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure {self.today} {self.total}"

@@ -55,6 +55,16 @@ MATRIX: dict[str, frozenset[str]] = {
     # The access log.
     "audit_log.view": frozenset({SYS, AUD}),
     "audit_log.export": frozenset({SYS, AUD}),
+    # Operations (issue 8, docs/operations.md).
+    "consistency.view": frozenset({SYS, GYOMU}),  # 整合性確認 with the 市町村CS: progress and differences
+    "statistics.produce": frozenset({SYS, GYOMU, AUD}),  # monthly statistics, page and CSV (logged)
+    "log_review.view": frozenset({AUD}),  # log review reports
+    "log_review.mark": frozenset({AUD}),  # mark a finding reviewed with a note
+    "backup.register": frozenset({SYS, AUD}),  # the backup register (記録簿)
+    "backup.copy": frozenset({SYS}),  # copy an encrypted backup or contractor file off the server
+    "export.view": frozenset({SYS, AUD, GYOMU}),  # large outputs asked for, and their state
+    "export.copy": frozenset({SYS}),  # copy a produced large output (each copy logged)
+    "erasure.view": frozenset({SYS, AUD}),  # the retention erasure runs and their counts
 }
 
 

@@ -145,6 +145,12 @@ def sample_objects(make_operator):
         "inquiry_pk": inquiry.pk,
         "disclosure_pk": disclosure.pk,
         "provision_status_pk": provision_status.pk,
+        # Operations pages (issue 8): objects that need not exist (an allowed role gets a 404).
+        "check_id": "C20261101-SAMPLE00",
+        "backup_pk": 999999,
+        "export_id": "X20261101-SAMPLE00",
+        "run_pk": 999999,
+        "report": "after_hours",
     }
 
 

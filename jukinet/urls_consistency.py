@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the operations work (issue 8)."""
+
+urlpatterns: list = []
