@@ -252,6 +252,12 @@ CELERY_BEAT_SCHEDULE = {
     "fuhyo-my-number-erase": {"task": "provision.fuhyo_my_number_erase", "schedule": 60.0, "options": {"expires": 50}},
     # Wake batch provisions left behind: approved but not started, or running with no worker.
     "provision-batches-sweep": {"task": "provision.batches_sweep", "schedule": 30.0, "options": {"expires": 25}},
+    # Resume consistency checks left behind and erase finished ones past their keep time.
+    "consistency-sweep": {"task": "consistency.sweep", "schedule": 30.0, "options": {"expires": 25}},
+    # Erase history and 消除者 whose retention (住基法施行令第30条の6) has ended (docs/retention.md).
+    "retention-erase": {"task": "retention.erase_expired", "schedule": crontab(hour=2, minute=30)},
+    # Produce approved large outputs left behind and erase expired ones (docs/approvals.md).
+    "exports-sweep": {"task": "exports.sweep", "schedule": 60.0, "options": {"expires": 50}},
 }
 # Task modules that are not an app's tasks.py (autodiscover_tasks finds only those).
 CELERY_IMPORTS = ["provision.tasks_batches"]
@@ -288,6 +294,25 @@ PREFECTURE_GOVERNOR = env_str("JUKINET_PREFECTURE_GOVERNOR", "")
 MUNICIPALITIES_CSV = Path(
     env_str("JUKINET_MUNICIPALITIES_CSV", str(BASE_DIR / "jukinet" / "data" / "saitama_municipalities.csv"))
 )
+
+# --- Operations (issue 8, docs/operations.md) -------------------------------------------
+# 整合性確認 (docs/consistency.md): the largest CSV body a CS may send, and how long a finished
+# check's staged rows and differences are kept before the sweep erases them.
+CONSISTENCY_MAX_BYTES = env_int("JUKINET_CONSISTENCY_MAX_BYTES", 4 * 1024 * 1024 * 1024)
+CONSISTENCY_KEEP_DAYS = env_int("JUKINET_CONSISTENCY_KEEP_DAYS", 30)
+# Backups and contractor files (docs/backups.md) are sealed with this public key; its private
+# half is kept off this machine in production (make up writes a development pair under var/keys/).
+BACKUP_PUBLIC_KEY_FILE = env_str("JUKINET_BACKUP_PUBLIC_KEY_FILE", str(VAR_DIR / "keys" / "backup-public.pem"))
+BACKUP_DIR = Path(env_str("JUKINET_BACKUP_DIR", str(VAR_DIR / "backups")))
+CONTRACTOR_FILE_DIR = Path(env_str("JUKINET_CONTRACTOR_FILE_DIR", str(VAR_DIR / "contractor-files")))
+# Large data outputs from staff pages (docs/approvals.md): more rows than this need a system
+# administrator's prior approval; a produced file is erased this many hours after it is ready.
+LARGE_OUTPUT_ROWS = env_int("JUKINET_LARGE_OUTPUT_ROWS", 1000)
+EXPORT_DIR = Path(env_str("JUKINET_EXPORT_DIR", str(VAR_DIR / "exports")))
+EXPORT_KEEP_HOURS = env_int("JUKINET_EXPORT_KEEP_HOURS", 72)
+# Log review (docs/log-review.md): the prefecture's working hours on working days.
+WORKING_HOURS_START = env_str("JUKINET_WORKING_HOURS_START", "08:30")
+WORKING_HOURS_END = env_str("JUKINET_WORKING_HOURS_END", "18:15")
 
 # --- Printing (docs/printing.md) -------------------------------------------------------
 # The font embedded in every PDF: IPAex Gothic from Debian's fonts-ipaexfont-gothic.
