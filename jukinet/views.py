@@ -24,6 +24,12 @@ MENU = [
     ("approval.view", "大量出力の事前承認（一括提供など）", "/approvals/", ""),
     ("duty.view", "事務の登録（提供・移転の法令上の根拠）", "/console/duties/", ""),
     ("inquiry.log", "問合せの記録（受付・回答）", "/disclosure/inquiries/", ""),
+    ("consistency.view", "整合性確認（市町村CSとの突合）", "/consistency/", ""),
+    ("statistics.produce", "統計（更新・提供・開示の月次集計）", "/statistics/", ""),
+    ("log_review.view", "ログの点検（深夜の検索・大量照会など）", "/audit/review/", ""),
+    ("export.view", "大量データ出力（申請・作成・複製）", "/exports/", ""),
+    ("backup.register", "バックアップ記録簿（バックアップ・委託先提供ファイル）", "/backups/", ""),
+    ("erasure.view", "保存期間経過による消去の記録", "/retention/", ""),
 ]
 
 
