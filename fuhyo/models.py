@@ -137,6 +137,8 @@ class FuhyoRecord(FuhyoItems):
                 fields=["former_juminhyo_code"], name="fuhyo_rec_former_code", condition=~Q(former_juminhyo_code="")
             ),
             models.Index(fields=["managing_municipality_code", "juminhyo_code"], name="fuhyo_rec_muni_code"),
+            # The retention run finds removed rows past their period without reading the current rows.
+            models.Index(fields=["stamped_at"], name="fuhyo_rec_removed_at", condition=Q(status="1")),
         ]
 
     def __str__(self) -> str:

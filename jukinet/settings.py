@@ -310,6 +310,9 @@ CONTRACTOR_FILE_DIR = Path(env_str("JUKINET_CONTRACTOR_FILE_DIR", str(VAR_DIR / 
 LARGE_OUTPUT_ROWS = env_int("JUKINET_LARGE_OUTPUT_ROWS", 1000)
 EXPORT_DIR = Path(env_str("JUKINET_EXPORT_DIR", str(VAR_DIR / "exports")))
 EXPORT_KEEP_HOURS = env_int("JUKINET_EXPORT_KEEP_HOURS", 72)
+# Update notices keep their copy of the record items this many days after they were applied,
+# rejected or acknowledged; then the retention run clears it (the notice's state stays).
+NOTICE_PAYLOAD_KEEP_DAYS = env_int("JUKINET_NOTICE_PAYLOAD_KEEP_DAYS", 90)
 # Log review (docs/log-review.md): the prefecture's working hours on working days.
 WORKING_HOURS_START = env_str("JUKINET_WORKING_HOURS_START", "08:30")
 WORKING_HOURS_END = env_str("JUKINET_WORKING_HOURS_END", "18:15")

@@ -1,3 +1,10 @@
-"""Placeholder: filled in by the operations work (issue 8)."""
+"""The retention erasure runs (mounted under /retention/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from jukinet import views_retention
+
+urlpatterns = [
+    path("", views_retention.erasure_list, name="retention"),
+    path("<int:run_pk>/", views_retention.erasure_detail, name="retention_run"),
+]
