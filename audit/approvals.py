@@ -45,6 +45,11 @@ KINDS: dict[str, ApprovalKind] = {
         on_decided="provision.batch.batch_approval_decided",
         subject_url="provision_batch_detail",
     ),
+    "export": ApprovalKind(
+        label="大量データ出力",
+        on_decided="audit.exports.export_approval_decided",
+        subject_url="export_detail",
+    ),
 }
 
 

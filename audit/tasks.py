@@ -26,3 +26,19 @@ def seal_log() -> int:
 def publish_chain_head() -> dict:
     head = log_chain.publish_chain_head()
     return {"seal_seq": head.seal_seq, "entry_hash": head.entry_hash, "key_id": head.key_id}
+
+
+@shared_task(name="exports.produce", time_limit=60 * 60, soft_time_limit=60 * 60 - 30, ignore_result=True)
+def exports_produce(export_id: str) -> str:
+    """Write an approved large output's file (audit.exports)."""
+    from audit.exports import export_produce
+
+    return export_produce(export_id=export_id)
+
+
+@shared_task(name="exports.sweep", time_limit=300, soft_time_limit=280, ignore_result=True)
+def exports_sweep() -> dict:
+    """Beat, every minute: produce approved exports left behind, erase expired files."""
+    from audit.exports import exports_sweep as sweep
+
+    return sweep()

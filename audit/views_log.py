@@ -4,38 +4,22 @@ It shows codes and actions, never names or 個人番号 (the log holds neither).
 exporting the log are themselves logged.
 """
 
-import csv
-
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from audit import access_log
+from audit.exports import export_request, needs_approval
 from audit.forms_log import LogFilterForm
+from audit.log_export import log_export_count, log_export_lines, log_export_params
 from audit.selectors import LogFilter, access_log_entries
-from audit.views_support import staff_view
+from audit.views_support import add_domain_error, staff_view
+from jukinet.errors import DomainError
 
 PAGE_SIZE = 100
-# Beyond this a filtered export is "large data output" and needs prior approval (issue 8).
-EXPORT_LIMIT = 50_000
-EXPORT_COLUMNS = [
-    "id",
-    "occurred_at",
-    "actor_kind",
-    "actor",
-    "terminal",
-    "action",
-    "target_file",
-    "target_code",
-    "duty",
-    "outcome",
-    "detail",
-    "request_id",
-    "seal_seq",
-    "entry_hash",
-]
 
 
 def _filter_from(request: HttpRequest) -> tuple[LogFilterForm, LogFilter | None]:
@@ -64,30 +48,29 @@ def log_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_view("audit_log.export")
 def log_export(request: HttpRequest) -> HttpResponse:
+    """Up to settings.LARGE_OUTPUT_ROWS entries download at once; more are a large data output
+    (大量のデータ出力): the request goes to a system administrator's prior approval instead."""
     form, log_filter = _filter_from(request)
     if log_filter is None:
         return render(request, "audit/log.html", {"form": form, "page": None, "query": ""}, status=400)
-    entries = access_log_entries(log_filter)
-    count = entries.count()
-    if count > EXPORT_LIMIT:
-        access_log.log_refusal(action="audit_log.export", detail=f"{count}件: 上限超過 {log_filter.describe()}"[:500])
-        form.add_error(None, f"出力件数が{EXPORT_LIMIT:,}件を超えます（{count:,}件）。条件を絞ってください。")
-        return render(request, "audit/log.html", {"form": form, "page": None, "query": ""}, status=400)
+    params = log_export_params(form.cleaned_data if request.GET else {}, before=timezone.now())
+    count = log_export_count(params)
+    if needs_approval(count):
+        try:
+            export = export_request(
+                operator=request.user, kind="audit_log", params=params, summary=log_filter.describe()[:200]
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            return render(request, "audit/log.html", {"form": form, "page": None, "query": ""}, status=exc.status)
+        messages.info(
+            request,
+            f"{count:,}件は大量のデータ出力にあたるため、システム管理者の事前承認を申請しました（{export.export_id}）。"
+            "承認後、システム管理者がファイルを複製して受け渡します。",
+        )
+        return redirect("export_detail", export_id=export.export_id)
     access_log.log_event(action="audit_log.export", detail=f"{count}件 {log_filter.describe()}"[:500])
-
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-
-    def rows():
-        yield "\ufeff"  # BOM so that spreadsheet software reads the UTF-8 correctly
-        yield writer.writerow(EXPORT_COLUMNS)
-        for entry in entries.values_list(*EXPORT_COLUMNS).iterator(chunk_size=2000):
-            yield writer.writerow(entry)
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(log_export_lines(params), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
     response["Cache-Control"] = "no-store"

@@ -49,16 +49,14 @@ def test_the_export_is_a_csv_of_the_filtered_view_and_is_logged(staff_client):
 
 
 @pytest.mark.django_db
-def test_an_export_above_the_limit_is_refused(staff_client, monkeypatch):
-    from audit import views_log
-
-    monkeypatch.setattr(views_log, "EXPORT_LIMIT", 1)
+def test_an_export_above_the_large_output_threshold_asks_for_prior_approval(staff_client, settings):
+    settings.LARGE_OUTPUT_ROWS = 1
     _seed_entries()
     client = staff_client("auditor")
     response = client.get("/audit/log/export", {"actor": "someone"})
-    assert response.status_code == 400
-    assert "条件を絞って" in response.content.decode()
-    assert AccessLogEntry.objects.filter(action="audit_log.export", outcome="refused").exists()
+    assert response.status_code == 302 and response["Location"].startswith("/exports/X")
+    assert AccessLogEntry.objects.filter(action="export.request").exists()
+    assert not AccessLogEntry.objects.filter(action="audit_log.export", outcome="ok").exists()
 
 
 @pytest.mark.django_db
