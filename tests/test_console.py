@@ -538,7 +538,7 @@ def test_the_grant_review_is_created_shown_as_tables_and_signed_off(new_operator
     page = text(sys_browser.get(f"/console/reviews/{review.pk}/"))
     assert "clerk01" in page and "高橋 一郎" in page and "業務担当者" in page and "本人確認情報" in page
     assert Terminal.objects.get(name="管理端末").terminal_id in page  # the terminal this test runs on
-    assert "@media print" in page
+    assert "jukinet/pages/console-review.css" in page  # its @media print rules
     assert "確認結果を記録して承認" in page
     assert "2026年度上期" in text(sys_browser.get("/console/reviews/"))
 

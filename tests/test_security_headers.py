@@ -13,7 +13,7 @@ def test_pages_carry_the_policy(staff_client):
 
 
 @pytest.mark.django_db
-def test_no_template_uses_inline_script_or_javascript_urls():
+def test_no_template_uses_inline_script_style_or_javascript_urls():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent / "templates"
@@ -21,3 +21,5 @@ def test_no_template_uses_inline_script_or_javascript_urls():
         text = path.read_text(encoding="utf-8")
         assert "javascript:" not in text, path
         assert "<script>" not in text and " onclick=" not in text and ' style="' not in text, path
+        # An inline <style> element is refused by style-src 'self' just like an attribute.
+        assert "<style" not in text, path
