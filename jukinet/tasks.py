@@ -69,14 +69,3 @@ def notices_forward(file: str) -> int:
     from jukinet.notice_forward import outbox_forward
 
     return outbox_forward(file=file)
-
-
-@shared_task(
-    name="retention.erase_expired", time_limit=6 * 60 * 60, soft_time_limit=6 * 60 * 60 - 60, ignore_result=True
-)
-def retention_erase_expired() -> int:
-    """Beat, daily: erase history, 消除者 and old notice payloads past their retention."""
-    from jukinet.retention import retention_erase_expired as erase
-
-    run = erase()
-    return run.total if run is not None else 0

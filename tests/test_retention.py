@@ -278,7 +278,7 @@ def test_a_second_run_while_one_holds_the_lock_returns_at_once(cs):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_scheduled_task_erases_on_a_real_celery_worker(cs, tmp_path):
-    from jukinet.tasks import retention_erase_expired as task
+    from jukinet.tasks_retention import retention_erase_expired as task
 
     _send_honnin(cs)
     # Rows whose period has already passed (as if superseded 151 years ago).
