@@ -1,3 +1,10 @@
-"""Placeholder: filled in by the operations work (issue 8)."""
+"""Monthly statistics (mounted at /statistics/, docs/statistics.md)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from audit import views_statistics
+
+urlpatterns = [
+    path("", views_statistics.statistics_page, name="statistics"),
+    path("export", views_statistics.statistics_export, name="statistics_export"),
+]
