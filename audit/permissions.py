@@ -27,6 +27,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "identity.suspend": frozenset({SEC}),  # immediate suspension on misuse
     "identity.reinstate": frozenset({SYS}),
     "grant_review.manage": frozenset({SYS}),
+    "grant_review.view": frozenset({SYS, AUD}),  # the auditor reads the periodic reviews (log review links there)
     "removal_history.view": frozenset({SYS, SEC, AUD}),
     # Update notices from 市町村CS: inbox, rejected and held notices, outbox backlog.
     "notice.monitor": frozenset({SYS, GYOMU}),

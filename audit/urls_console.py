@@ -9,7 +9,8 @@ applications/new/<subject_kind>/            application.file_issue
 applications/revoke/<subject_kind>/<id>/    application.file_revoke
 applications/<pk>/approve/, reject/         application.decide
 removals/                                   removal_history.view
-reviews/, reviews/<pk>/, .../sign-off/      grant_review.manage
+reviews/, reviews/<pk>/                     grant_review.view
+reviews/create, .../sign-off/              grant_review.manage
 """
 
 from django.urls import path
@@ -31,6 +32,7 @@ urlpatterns = [
     path("applications/<int:pk>/reject/", views.application_reject_view, name="console_application_reject"),
     path("removals/", views.removal_list, name="console_removals"),
     path("reviews/", views.review_list, name="console_reviews"),
+    path("reviews/create", views.review_create, name="console_review_create"),
     path("reviews/<int:pk>/", views.review_detail, name="console_review"),
     path("reviews/<int:pk>/sign-off/", views.review_sign_off, name="console_review_sign_off"),
     path("operators/", views.operator_list, name="console_operators"),

@@ -551,26 +551,32 @@ def removal_list(request: HttpRequest) -> HttpResponse:
 # --- Grant review (権限付与状況の定期確認) -------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
-@staff_view("grant_review.manage")
-def review_list(request: HttpRequest) -> HttpResponse:
-    status = 200
-    if request.method == "POST":
-        form = ReviewCreateForm(request.POST)
-        status = 400
-        if form.is_valid():
-            try:
-                review = grant_review_create(actor=request.user, period_label=form.cleaned_data["period"])
-            except DomainError as exc:
-                add_domain_error(form, exc)
-                status = exc.status
-            else:
-                messages.success(request, f"権限付与状況（{review.period_label}）を作成しました。")
-                return redirect("console_review", pk=review.pk)
-    else:
-        form = ReviewCreateForm()
+def _render_review_list(request: HttpRequest, form: ReviewCreateForm, status: int = 200) -> HttpResponse:
     page = _page(request, GrantReview.objects.select_related("created_by", "signed_off_by").order_by("-created_at"))
     return render(request, "console/review_list.html", _context(request, form=form, page=page), status=status)
+
+
+@require_GET
+@staff_view("grant_review.view")
+def review_list(request: HttpRequest) -> HttpResponse:
+    return _render_review_list(request, ReviewCreateForm())
+
+
+@require_POST
+@staff_view("grant_review.manage")
+def review_create(request: HttpRequest) -> HttpResponse:
+    form = ReviewCreateForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            review = grant_review_create(actor=request.user, period_label=form.cleaned_data["period"])
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            status = exc.status
+        else:
+            messages.success(request, f"権限付与状況（{review.period_label}）を作成しました。")
+            return redirect("console_review", pk=review.pk)
+    return _render_review_list(request, form, status=status)
 
 
 def _when(value: str | None) -> dt.datetime | None:
@@ -623,7 +629,7 @@ def _render_review(request: HttpRequest, pk: int, *, form: SignOffForm | None = 
 
 
 @require_GET
-@staff_view("grant_review.manage")
+@staff_view("grant_review.view")
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_review(request, pk)
 

@@ -213,6 +213,9 @@ def test_other_roles_get_403_on_every_console_page_and_the_refusal_is_logged(
         if role == "auditor" and url == "/console/removals/":
             assert response.status_code == 200  # removal_history.view: the auditor reads the history
             continue
+        if role == "auditor" and url.startswith("/console/reviews/"):
+            assert response.status_code == 200  # grant_review.view: the auditor reads the reviews
+            continue
         assert response.status_code == 403, url
         assert "この操作を行う権限がありません" in text(response)
     posts = [
@@ -222,7 +225,7 @@ def test_other_roles_get_403_on_every_console_page_and_the_refusal_is_logged(
         (f"/console/operators/{sysadmin.login_id}/suspend/", {"suspend-reason": "不正利用"}),
         (f"/console/operators/{sysadmin.login_id}/reinstate/", {"reinstate-reason": "誤り"}),
         (f"/console/applications/revoke/operator/{sysadmin.login_id}/", applicant()),
-        ("/console/reviews/", {"period": "2026年度"}),
+        ("/console/reviews/create", {"period": "2026年度"}),
         (f"/console/reviews/{review.pk}/sign-off/", {"findings": "問題なし"}),
     ]
     for url, data in posts:
@@ -528,11 +531,11 @@ def test_a_body_client_application_takes_comma_separated_duty_codes(sec_browser,
 @pytest.mark.django_db
 def test_the_grant_review_is_created_shown_as_tables_and_signed_off(new_operator, sys_browser, sec_browser, sysadmin):
     new_operator("gyomu", login_id="clerk01", full_name="高橋 一郎")
-    assert sec_browser.post("/console/reviews/", {"period": "2026年度上期"}).status_code == 403
-    empty = sys_browser.post("/console/reviews/", {"period": ""})
+    assert sec_browser.post("/console/reviews/create", {"period": "2026年度上期"}).status_code == 403
+    empty = sys_browser.post("/console/reviews/create", {"period": ""})
     assert empty.status_code == 400 and not GrantReview.objects.exists()
 
-    response = sys_browser.post("/console/reviews/", {"period": "2026年度上期"})
+    response = sys_browser.post("/console/reviews/create", {"period": "2026年度上期"})
     assert response.status_code == 302
     review = GrantReview.objects.get()
     page = text(sys_browser.get(f"/console/reviews/{review.pk}/"))
@@ -634,7 +637,7 @@ def test_a_script_in_a_name_is_stored_as_text_and_escaped_everywhere(sec_browser
     pages.append(text(sys_browser.post(f"/console/applications/{application.pk}/approve/")))
     for url in (f"/console/applications/{application.pk}/", "/console/operators/", "/console/operators/tanaka01/"):
         pages.append(text(sys_browser.get(url)))
-    review = sys_browser.post("/console/reviews/", {"period": "2026年度"})
+    review = sys_browser.post("/console/reviews/create", {"period": "2026年度"})
     pages.append(text(sys_browser.get(review.url)))
     for page in pages:
         assert script not in page
