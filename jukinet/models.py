@@ -163,3 +163,103 @@ class PrintRecord(models.Model):
 
     def __str__(self) -> str:
         return self.serial
+
+
+# --- 整合性確認 (consistency check with a 市町村CS; docs/consistency.md) ---------------------
+
+
+class ConsistencyState(models.TextChoices):
+    RECEIVED = "received", "受付済（照合待ち）"
+    COMPARING = "comparing", "照合中"
+    DONE = "done", "完了"
+    FAILED = "failed", "失敗"
+
+
+class DifferenceKind(models.TextChoices):
+    MISSING_HERE = "missing_here", "都道府県のファイルにない"
+    MISSING_THERE = "missing_there", "市町村CSの送信分にない"
+    DIFFERENT = "different", "項目の相違"
+
+
+class DifferenceNote(models.TextChoices):
+    NONE = "", "-"
+    REMOVED_HERE = "removed_here", "都道府県では消除済み"
+    OTHER_MUNICIPALITY_HERE = "other_municipality_here", "都道府県では他の市町村の住民"
+
+
+class ConsistencyCheck(models.Model):
+    """One full set sent by a 市町村CS, compared with this file for its municipality.
+
+    The database is the queue (DESIGN.md §9): the row is committed with the staged set (a table
+    of its own, ``consistency_stage_<id>``, see jukinet/consistency_stage.py) before the CS gets
+    its 202; a worker claims it, compares slice by slice (``slices_done`` commits with each
+    slice's differences), and drops the staged rows when it is done. Only the differences stay,
+    for ``CONSISTENCY_KEEP_DAYS``; this row (counts, no personal data) stays as the record.
+    """
+
+    check_id = models.CharField("整合性確認ID", max_length=20, unique=True)
+    file = models.CharField("ファイル", max_length=8, choices=NoticeFile.choices)
+    municipality_code = models.CharField("市町村コード", max_length=6)
+    client_id = models.CharField("送信元クライアント", max_length=40)
+    state = models.CharField("状態", max_length=10, choices=ConsistencyState.choices, default=ConsistencyState.RECEIVED)
+    progress = models.FloatField("進捗", default=0.0)
+    slices_done = models.PositiveSmallIntegerField("照合済みの区分", default=0)
+    attempts = models.PositiveSmallIntegerField("照合の試行回数", default=0)
+    counts = models.JSONField("件数", default=dict)
+    row_count = models.PositiveIntegerField("送信された行数")
+    byte_count = models.BigIntegerField("送信されたバイト数", default=0)
+    items = ArrayField(models.CharField(max_length=40), verbose_name="照合した項目", default=list)
+    received_at = models.DateTimeField("受付日時")
+    started_at = models.DateTimeField("照合開始", null=True, blank=True)
+    finished_at = models.DateTimeField("照合終了", null=True, blank=True)
+    erased_at = models.DateTimeField("相違の消去日時", null=True, blank=True)
+    error_code = models.CharField("エラーコード", max_length=40, blank=True)
+    error_message = models.CharField("エラー内容", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "整合性確認"
+        verbose_name_plural = "整合性確認"
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=ConsistencyState.values), name="consistency_state_valid"),
+            models.CheckConstraint(condition=Q(file__in=NoticeFile.values), name="consistency_file_valid"),
+            models.CheckConstraint(condition=Q(progress__gte=0, progress__lte=1), name="consistency_progress_range"),
+        ]
+        indexes = [
+            models.Index(fields=["received_at"], name="consistency_received_at"),
+            models.Index(fields=["client_id", "received_at"], name="consistency_client"),
+            models.Index(fields=["state"], name="consistency_active", condition=Q(state__in=["received", "comparing"])),
+        ]
+
+    def __str__(self) -> str:
+        return self.check_id
+
+
+class ConsistencyDifference(models.Model):
+    """One difference found by a check: a 住民票コード, its kind and the items that differ.
+
+    Never the values: the 個人番号 is compared through its HMAC index and the differing items
+    are named, not shown; ``counterpart_code`` is the code on the other side with the same
+    4情報 (name, birth date, sex, address) when a code is missing on one side only.
+    """
+
+    # Not "check": that name is Model.check() (the system checks).
+    consistency_check = models.ForeignKey(ConsistencyCheck, on_delete=models.CASCADE, related_name="differences")
+    juminhyo_code = models.CharField("住民票コード", max_length=11)
+    kind = models.CharField("種別", max_length=16, choices=DifferenceKind.choices)
+    items = ArrayField(models.CharField(max_length=40), verbose_name="相違する項目", default=list, blank=True)
+    counterpart_code = models.CharField("4情報が一致する相手側の住民票コード", max_length=11, blank=True)
+    note = models.CharField("備考", max_length=24, choices=DifferenceNote.choices, blank=True)
+
+    class Meta:
+        verbose_name = "整合性確認の相違"
+        verbose_name_plural = "整合性確認の相違"
+        constraints = [
+            models.UniqueConstraint(fields=["consistency_check", "juminhyo_code"], name="consistency_difference_once"),
+            models.CheckConstraint(condition=Q(kind__in=DifferenceKind.values), name="consistency_difference_kind"),
+        ]
+        indexes = [
+            models.Index(fields=["consistency_check", "kind", "juminhyo_code"], name="consistency_diff_kind_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consistency_check_id}:{self.juminhyo_code}"

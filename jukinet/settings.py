@@ -260,7 +260,7 @@ CELERY_BEAT_SCHEDULE = {
     "exports-sweep": {"task": "exports.sweep", "schedule": 60.0, "options": {"expires": 50}},
 }
 # Task modules that are not an app's tasks.py (autodiscover_tasks finds only those).
-CELERY_IMPORTS = ["provision.tasks_batches", "jukinet.tasks_retention"]
+CELERY_IMPORTS = ["provision.tasks_batches", "jukinet.tasks_retention", "jukinet.tasks_consistency"]
 
 # --- 個人番号 encryption keys (never in the repo; see docs/keys.md) --------------------
 # A JSON key file {"active": id, "keys": {id: base64 256-bit}, "index_key": base64}.
