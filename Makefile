@@ -33,6 +33,7 @@ up: demo
 	@bash scripts/ensure_system_packages.sh run
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py make_dev_pki
+	$(PY) manage.py make_backup_keys
 	@bash scripts/up.sh
 
 test: services
@@ -41,6 +42,7 @@ test: services
 	$(PY) -m ruff format --check .
 	$(PY) manage.py check
 	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py make_backup_keys
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -1,3 +1,11 @@
-"""Placeholder: filled in by the operations work (issue 8)."""
+"""The backup register (記録簿), mounted under /backups/ (docs/backups.md)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from audit import views_backups
+
+urlpatterns = [
+    path("", views_backups.register_list, name="backups"),
+    path("<int:backup_pk>/", views_backups.register_detail, name="backup_detail"),
+    path("<int:backup_pk>/copy", views_backups.register_copy, name="backup_copy"),
+]

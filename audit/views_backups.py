@@ -1,0 +1,94 @@
+"""The backup register (記録簿) pages: the list, one entry, and the logged copy of its encrypted file.
+
+システム管理者 and 監査担当 read the register (``backup.register``); only a system administrator
+copies a file off the server (``backup.copy``), giving a reason, and every copy is an access-log
+entry. A copy is the sealed file byte for byte: nobody here can read it (docs/backups.md).
+"""
+
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from audit import access_log
+from audit.backups import backup_copies, backup_copy, backup_get, backup_register, file_state
+from audit.forms_backups import CopyForm, RegisterFilterForm
+from audit.models import BackupRecord
+from audit.permissions import permitted
+from audit.views_support import add_domain_error, staff_view
+from jukinet.errors import DomainError, PermissionRefused
+
+PAGE_SIZE = 50
+
+
+def _decorate(record: BackupRecord) -> BackupRecord:
+    record.state = file_state(record)
+    return record
+
+
+@require_GET
+@staff_view("backup.register")
+def register_list(request: HttpRequest) -> HttpResponse:
+    form = RegisterFilterForm(request.GET or None)
+    kind = form.cleaned_data["kind"] if form.is_bound and form.is_valid() else ""
+    if form.is_bound and not form.is_valid():
+        return render(request, "backups/list.html", {"form": form, "page": None, "query": ""}, status=400)
+    page = Paginator(backup_register(kind=kind), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [_decorate(r) for r in page.object_list]
+    access_log.log_event(action="backup.register", detail=f"記録簿の一覧 種別={kind or 'すべて'}")
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "backups/list.html", {"form": form, "page": page, "query": query.urlencode()})
+
+
+def _render_detail(
+    request: HttpRequest, record: BackupRecord, form: CopyForm | None = None, status: int = 200, error: str = ""
+) -> HttpResponse:
+    context = {
+        "record": _decorate(record),
+        "form": form or CopyForm(),
+        "can_copy": permitted(request.user, "backup.copy"),
+        "copies": backup_copies(record)[:50],
+        "error": error,
+    }
+    return render(request, "backups/detail.html", context, status=status)
+
+
+def _record_or_404(backup_pk: int) -> BackupRecord:
+    record = backup_get(pk=backup_pk)
+    if record is None:
+        raise Http404("記録簿にその番号はありません。")
+    return record
+
+
+@require_GET
+@staff_view("backup.register")
+def register_detail(request: HttpRequest, backup_pk: int) -> HttpResponse:
+    record = _record_or_404(backup_pk)
+    access_log.log_event(action="backup.register", target_code=f"backup:{record.pk}", detail=record.file_name)
+    return _render_detail(request, record)
+
+
+@require_POST
+@staff_view("backup.copy")
+def register_copy(request: HttpRequest, backup_pk: int) -> HttpResponse:
+    record = _record_or_404(backup_pk)
+    form = CopyForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, record, form, status=400)
+    try:
+        handle = backup_copy(operator=request.user, record=record, reason=form.cleaned_data["reason"])
+    except DomainError as exc:
+        outcome = "権限なし" if isinstance(exc, PermissionRefused) else "複製できません"
+        access_log.log_refusal(
+            action="backup.copy", target_code=f"backup:{record.pk}", detail=f"{outcome} {exc.code} {exc.message}"
+        )
+        if exc.field in form.fields:
+            add_domain_error(form, exc)
+            return _render_detail(request, record, form, status=exc.status)
+        return _render_detail(request, record, form, status=exc.status, error=exc.message)
+    response = FileResponse(
+        handle, as_attachment=True, filename=record.file_name, content_type="application/octet-stream"
+    )
+    response["Cache-Control"] = "no-store"
+    return response
