@@ -74,11 +74,15 @@ def _line_at(block: bytes, offset: int, first_line: int) -> int:
     return first_line + block.count(b"\n", 0, offset)
 
 
-def _check_start(data: bytes) -> None:
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise CsvRefused("先頭にBOMがあります。BOMを付けないUTF-8で送ってください。", code="E_CSV_BOM")
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _check_start(data: bytes) -> bytes:
+    """The body's first bytes without a UTF-8 BOM (spreadsheet software on CS terminals writes
+    one; it carries no data); UTF-16 is refused."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CsvRefused("UTF-16のCSVは受け付けません。UTF-8で送ってください。", code="E_CSV_ENCODING")
+    return data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
 
 
 def _block_lines(block: bytes, first_line: int) -> list[str]:
@@ -122,7 +126,7 @@ def body_lines(read: Callable[[int], bytes], max_bytes: int, counter: list[int])
                 raise CsvTooLarge(f"整合性確認のCSVが大きすぎます（{max_bytes:,}バイトまで）。")
         data = rest + chunk if rest else chunk
         if not started and (len(data) >= 3 or not chunk):
-            _check_start(data)
+            data = _check_start(data)
             started = True
         if chunk:
             cut = data.rfind(b"\n") + 1

@@ -193,6 +193,18 @@ def test_comparing_a_done_check_again_changes_nothing(post, kawagoe):
 
 
 @pytest.mark.django_db
+def test_a_leading_utf8_bom_from_a_spreadsheet_is_accepted_and_compares_the_same(post, kawagoe):
+    _, rows, _, _ = kawagoe
+    plain = post(csv_body(rows, HONNIN_COLUMNS)).json()["check_id"]
+    with_bom = post(b"\xef\xbb\xbf" + csv_body(rows, HONNIN_COLUMNS))
+    assert with_bom.status_code == 202
+    for check_id in (plain, with_bom.json()["check_id"]):
+        assert services.consistency_compare(check_id=check_id) == "done"
+    counts = [ConsistencyCheck.objects.get(check_id=c).counts for c in (plain, with_bom.json()["check_id"])]
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db
 def test_only_the_columns_sent_are_compared(post, kawagoe):
     people, _, _, _ = kawagoe
     resident, number = people["former"]
@@ -317,7 +329,9 @@ def _line(row: dict) -> str:
 HOSTILE = {
     # name: (body builder, status, code, line named in the message or None, field or None)
     "shift_jis": (lambda r: f"{_header()}\r\n{_line(r[0])}\r\n".encode("cp932"), 400, "E_CSV_ENCODING", 2, None),
-    "bom": (lambda r: b"\xef\xbb\xbf" + f"{_header()}\r\n{_line(r[0])}\r\n".encode(), 400, "E_CSV_BOM", None, None),
+    "bom_on_shift_jis": (
+        lambda r: b"\xef\xbb\xbf" + f"{_header()}\r\n{_line(r[0])}\r\n".encode("cp932"), 400, "E_CSV_ENCODING", 2, None
+    ),
     "utf16": (lambda r: f"{_header()}\r\n".encode("utf-16"), 400, "E_CSV_ENCODING", None, None),
     "nul": (lambda r: f"{_header()}\r\n{_line(r[0])}\r\n{_line(r[1])}\x00\r\n".encode(), 400, "E_CSV_CONTROL", 3,
             None),
