@@ -118,7 +118,7 @@ def _media(request) -> tuple[str, str]:
     summary="整合性確認の全件送信",
     description=(
         "市町村CSが、そのファイルの自市町村の全件をCSVで送ります（API.md §2、docs/consistency.md）。"
-        "`Content-Type: text/csv`、文字コードは UTF-8（BOMなし）、1行目は見出し行、値に改行・制御文字は不可。"
+        "`Content-Type: text/csv`、文字コードは UTF-8（先頭のBOMは読み飛ばします）、1行目は見出し行、値に改行・制御文字は不可。"
         f"列: {_columns('honnin')}。{_columns('fuhyo')}（fuhyo に個人番号の列は送れません）。"
         "任意の列は送ったときだけ照合します。本文は届くそばから読み、全体をメモリに置きません。"
         "1行でも誤りがあれば全体を受け付けず（何も残りません）、エラーは行番号と列名を示します（値は示しません）。"
@@ -130,7 +130,7 @@ def _media(request) -> tuple[str, str]:
     responses={
         202: CheckAcceptedSerializer,
         400: openapi.error_response(
-            "CSVの誤り: E_CSV_ENCODING（UTF-8でない）、E_CSV_BOM、E_CSV_CONTROL（NULなど）、E_CSV_HEADER"
+            "CSVの誤り: E_CSV_ENCODING（UTF-8でない）、E_CSV_CONTROL（NULなど）、E_CSV_HEADER"
             "（列の不足・重複・不明）、E_MY_NUMBER_NOT_ALLOWED（fuhyo の個人番号の列）、E_CSV_ROW（列数の違い・"
             "読めない行）、E_CSV_VALUE（値の誤り）、E_CSV_DUPLICATE_CODE（住民票コードの重複）、E_CSV_NO_ROWS。"
         ),
