@@ -58,6 +58,10 @@ def retention_erase_expired(*, today: dt.date | None = None) -> ErasureRun | Non
 
 
 def _run(today: dt.date) -> ErasureRun:
+    # Holding the lock, any run still "running" was killed (its batches stay committed): say so.
+    ErasureRun.objects.filter(state="running").update(
+        state="failed", error="中断（次の実行で検出）", finished_at=timezone.now()
+    )
     run = ErasureRun.objects.create(started_at=timezone.now(), today=today, state="running")
     counts: dict[str, int] = {}
     try:

@@ -261,6 +261,15 @@ def test_the_removal_cutoff_never_erases_a_day_early():
 
 
 @pytest.mark.django_db
+def test_a_run_killed_half_way_is_marked_by_the_next_one(cs):
+    killed = ErasureRun.objects.create(started_at=timezone.now(), today=timezone.localdate(), state="running")
+    run = retention_erase_expired()
+    killed.refresh_from_db()
+    assert killed.state == "failed" and "中断" in killed.error and killed.finished_at is not None
+    assert run.state == "done"
+
+
+@pytest.mark.django_db
 def test_a_second_run_while_one_holds_the_lock_returns_at_once(cs):
     from django.db import connections
 
