@@ -508,3 +508,32 @@ class ErasureRun(models.Model):
 
     def __str__(self) -> str:
         return f"erasure {self.today} {self.total}"
+
+
+class MediaCheck(models.Model):
+    """The weekly check of the backup register against the media in the vault (評価書:
+    「週次で管理簿と保管庫の媒体をチェックし、チェックリストに記入」). Append-only.
+
+    ``confirmed`` holds the register entries found in the vault, ``missing`` those that were
+    not; a check with a missing medium must say what was done about it (``note``).
+    """
+
+    checked_at = models.DateTimeField("照合日時")
+    checked_by = models.CharField("照合者", max_length=40)
+    witness = models.CharField("立会者", max_length=100)
+    confirmed = ArrayField(models.BigIntegerField(), verbose_name="保管を確認した記録簿番号", default=list)
+    missing = ArrayField(models.BigIntegerField(), verbose_name="見当たらない記録簿番号", default=list)
+    note = models.CharField("備考・対応", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "媒体照合"
+        verbose_name_plural = "媒体照合"
+        ordering = ["-checked_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(missing__len=0) | ~Q(note=""), name="audit_media_check_missing_explained"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"media check {self.checked_at:%Y-%m-%d}"

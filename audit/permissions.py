@@ -63,6 +63,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "log_review.mark": frozenset({AUD}),  # mark a finding reviewed with a note
     "backup.register": frozenset({SYS, AUD}),  # the backup register (記録簿)
     "backup.copy": frozenset({SYS}),  # copy an encrypted backup or contractor file off the server
+    "backup.media_check": frozenset({SYS}),  # record the weekly check of the register against the vault
     "export.view": frozenset({SYS, AUD, GYOMU}),  # large outputs asked for, and their state
     "export.copy": frozenset({SYS}),  # copy a produced large output (each copy logged)
     "erasure.view": frozenset({SYS, AUD}),  # the retention erasure runs and their counts

@@ -5,14 +5,16 @@ copies a file off the server (``backup.copy``), giving a reason, and every copy 
 entry. A copy is the sealed file byte for byte: nobody here can read it (docs/backups.md).
 """
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_POST
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit import access_log
 from audit.backups import backup_copies, backup_copy, backup_get, backup_register, file_state
-from audit.forms_backups import CopyForm, RegisterFilterForm
+from audit.forms_backups import CopyForm, MediaCheckForm, RegisterFilterForm
+from audit.media_checks import media_check_candidates, media_check_overdue, media_check_record, media_checks_recent
 from audit.models import BackupRecord
 from audit.permissions import permitted
 from audit.views_support import add_domain_error, staff_view
@@ -38,7 +40,15 @@ def register_list(request: HttpRequest) -> HttpResponse:
     access_log.log_event(action="backup.register", detail=f"記録簿の一覧 種別={kind or 'すべて'}")
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "backups/list.html", {"form": form, "page": page, "query": query.urlencode()})
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "media_checks": media_checks_recent(),
+        "media_check_overdue": media_check_overdue(),
+        "can_media_check": permitted(request.user, "backup.media_check"),
+    }
+    return render(request, "backups/list.html", context)
 
 
 def _render_detail(
@@ -92,3 +102,30 @@ def register_copy(request: HttpRequest, backup_pk: int) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view("backup.media_check")
+def media_check(request: HttpRequest) -> HttpResponse:
+    """The weekly check of the register against the vault: tick what was found, with a witness."""
+    candidates = list(media_check_candidates()[:500])
+    if request.method == "GET":
+        return render(request, "backups/media_check.html", {"form": MediaCheckForm(candidates=candidates)})
+    form = MediaCheckForm(request.POST, candidates=candidates)
+    if form.is_valid():
+        try:
+            check = media_check_record(
+                operator=request.user,
+                confirmed=form.cleaned_data["confirmed"],
+                witness=form.cleaned_data["witness"],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            return render(request, "backups/media_check.html", {"form": form}, status=exc.status)
+        if check.missing:
+            messages.error(request, f"照合を記録しました。見当たらない媒体が{len(check.missing)}件あります。")
+        else:
+            messages.success(request, f"照合を記録しました（{len(check.confirmed)}件を確認）。")
+        return redirect("backups")
+    return render(request, "backups/media_check.html", {"form": form}, status=400)
