@@ -15,30 +15,21 @@ from fuhyo.models import FuhyoHistory, FuhyoRecord, FuhyoStatus
 from jukinet.notice_states import retain_until
 from jukinet.retention_sql import erase_in_batches, removal_cutoff
 
-_HISTORY_SQL = """
-DELETE FROM fuhyo_history WHERE id IN (
-    SELECT id FROM fuhyo_history WHERE retain_until < %s LIMIT %s
-)
-"""
-
-_REMOVED_SQL = """
-DELETE FROM fuhyo_record WHERE id IN (
-    SELECT r.id FROM fuhyo_record r
-    WHERE r.status = %s AND r.stamped_at < %s
-      AND NOT EXISTS (SELECT 1 FROM fuhyo_history h WHERE h.record_id = r.id)
-    LIMIT %s
-)
-"""
+_REMOVED = "r.status = %s AND r.stamped_at < %s AND NOT EXISTS (SELECT 1 FROM fuhyo_history h WHERE h.record_id = r.id)"
 
 
 def fuhyo_erase_expired(*, today: dt.date) -> dict[str, int]:
     from django.utils import timezone
 
-    history = erase_in_batches(_HISTORY_SQL, [today])
+    history = erase_in_batches(
+        table="fuhyo_history", key="retain_until", condition="r.retain_until < %s", params=[today]
+    )
     # stamped_at is a timestamp: the removal day ends at local midnight of the cutoff day.
     cutoff = removal_cutoff(today)
     cutoff_at = timezone.make_aware(dt.datetime.combine(cutoff, dt.time.min))
-    removed = erase_in_batches(_REMOVED_SQL, [FuhyoStatus.REMOVED, cutoff_at])
+    removed = erase_in_batches(
+        table="fuhyo_record", key="stamped_at", condition=_REMOVED, params=[FuhyoStatus.REMOVED, cutoff_at]
+    )
     return {"fuhyo_history": history, "fuhyo_removed": removed}
 
 

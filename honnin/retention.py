@@ -16,28 +16,22 @@ from honnin.models import Resident, ResidentHistory
 from jukinet.notice_states import retain_until
 from jukinet.retention_sql import erase_in_batches, removal_cutoff
 
-_HISTORY_SQL = """
-DELETE FROM honnin_resident_history WHERE id IN (
-    SELECT id FROM honnin_resident_history WHERE retain_until < %s LIMIT %s
-)
-"""
-
 # A removed person's last history row was superseded by the removal itself, so both expire
 # together; NOT EXISTS keeps the current row while any history row is still kept (the FK
 # protects it anyway) instead of failing the batch.
-_REMOVED_SQL = """
-DELETE FROM honnin_resident WHERE id IN (
-    SELECT r.id FROM honnin_resident r
-    WHERE r.deleted AND r.notified_on < %s
-      AND NOT EXISTS (SELECT 1 FROM honnin_resident_history h WHERE h.resident_id = r.id)
-    LIMIT %s
+_REMOVED = (
+    "r.deleted AND r.notified_on < %s"
+    " AND NOT EXISTS (SELECT 1 FROM honnin_resident_history h WHERE h.resident_id = r.id)"
 )
-"""
 
 
 def honnin_erase_expired(*, today: dt.date) -> dict[str, int]:
-    history = erase_in_batches(_HISTORY_SQL, [today])
-    removed = erase_in_batches(_REMOVED_SQL, [removal_cutoff(today)])
+    history = erase_in_batches(
+        table="honnin_resident_history", key="retain_until", condition="r.retain_until < %s", params=[today]
+    )
+    removed = erase_in_batches(
+        table="honnin_resident", key="notified_on", condition=_REMOVED, params=[removal_cutoff(today)]
+    )
     return {"honnin_history": history, "honnin_removed": removed}
 
 

@@ -13,17 +13,36 @@ from django.db import connection, transaction
 BATCH_ROWS = 5000
 
 
-def erase_in_batches(delete_sql: str, params: list, *, batch_rows: int = BATCH_ROWS) -> int:
-    """Run ``delete_sql`` (a DELETE whose inner SELECT ends in ``LIMIT %s``) until it erases
-    fewer than a batch; ``params`` come before the limit. Returns the rows erased."""
+def erase_in_batches(*, table: str, key: str, condition: str, params: list, batch_rows: int = BATCH_ROWS) -> int:
+    """Delete the rows of ``table`` matching ``condition`` (SQL on alias ``r``, with ``params``),
+    a batch per transaction, walking ``(key, id)`` upwards. Returns the rows erased.
+
+    The walk matters: "DELETE … WHERE id IN (SELECT … LIMIT n)" repeated from the start of the
+    index reads every entry the earlier batches deleted again (they stay in the index until
+    vacuum), so a large erasure would grow quadratically. ``key`` is the indexed column the
+    condition bounds (retain_until, notified_on, stamped_at).
+    """
+    select = f"SELECT r.id, r.{key} AS k FROM {table} r WHERE {condition}"  # noqa: S608 - names from code
+    order = f" ORDER BY r.{key}, r.id LIMIT %s"
+    first = _delete_sql(table, select + order)
+    following = _delete_sql(table, select + f" AND (r.{key}, r.id) > (%s, %s)" + order)
     total = 0
+    last = None
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(delete_sql, [*params, batch_rows])
-            erased = cursor.rowcount
-        total += erased
-        if erased < batch_rows:
+            if last is None:
+                cursor.execute(first, [*params, batch_rows])
+            else:
+                cursor.execute(following, [*params, *last, batch_rows])
+            erased = cursor.fetchall()
+        total += len(erased)
+        if len(erased) < batch_rows:
             return total
+        last = max(erased)
+
+
+def _delete_sql(table: str, select: str) -> str:
+    return f"WITH doomed AS ({select}) DELETE FROM {table} t USING doomed d WHERE t.id = d.id RETURNING d.k, d.id"  # noqa: S608
 
 
 def removal_cutoff(today: dt.date) -> dt.date:
