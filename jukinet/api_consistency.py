@@ -118,7 +118,8 @@ def _media(request) -> tuple[str, str]:
     summary="整合性確認の全件送信",
     description=(
         "市町村CSが、そのファイルの自市町村の全件をCSVで送ります（API.md §2、docs/consistency.md）。"
-        "`Content-Type: text/csv`、文字コードは UTF-8（先頭のBOMは読み飛ばします）、1行目は見出し行、値に改行・制御文字は不可。"
+        "`Content-Type: text/csv`、文字コードは UTF-8（先頭のBOMは読み飛ばします）、"
+        "1行目は見出し行、値に改行・制御文字は不可。"
         f"列: {_columns('honnin')}。{_columns('fuhyo')}（fuhyo に個人番号の列は送れません）。"
         "任意の列は送ったときだけ照合します。本文は届くそばから読み、全体をメモリに置きません。"
         "1行でも誤りがあれば全体を受け付けず（何も残りません）、エラーは行番号と列名を示します（値は示しません）。"
