@@ -39,6 +39,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from audit import access_log, approvals
+from audit.backups import file_sha256
 from audit.models import ApprovalState, ExportFile, ExportState, Operator, OutputApproval
 from audit.permissions import ensure_permitted
 from jukinet.errors import Conflict, InvalidInput, NotFound
@@ -61,6 +62,8 @@ class ExportKind:
     # header first); authorize(params, operator) -> None, raising PermissionRefused (optional).
     count: str
     lines: str
+    # The access-log action of an output small enough to go at once.
+    direct_action: str
     authorize: str = ""
     file_prefix: str = "export"
 
@@ -71,6 +74,7 @@ EXPORT_KINDS: dict[str, ExportKind] = {
         request_action="audit_log.export",
         count="audit.log_export.log_export_count",
         lines="audit.log_export.log_export_lines",
+        direct_action="audit_log.export",
         file_prefix="access-log",
     ),
     "consistency_differences": ExportKind(
@@ -78,6 +82,7 @@ EXPORT_KINDS: dict[str, ExportKind] = {
         request_action="consistency.view",
         count="jukinet.consistency_exports.differences_count",
         lines="jukinet.consistency_exports.differences_lines",
+        direct_action="consistency.differences_export",
         authorize="jukinet.consistency_exports.differences_authorize",
         file_prefix="consistency-differences",
     ),
@@ -117,13 +122,49 @@ def _new_export_id() -> str:
 # --- Services --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Output:
+    """What a staff page does with an output: stream ``lines`` now, or show ``export``."""
+
+    row_count: int
+    lines: Iterator[str] | None = None
+    export: ExportFile | None = None
+
+
+def output_or_request(*, operator: Operator, kind: str, params: dict, summary: str, target_code: str = "") -> Output:
+    """The rule of every staff-page output: up to settings.LARGE_OUTPUT_ROWS rows go at once
+    (logged under the kind's ``direct_action``); more become a request for prior approval."""
+    spec = _checked(operator, kind, params)
+    row_count = _resolve(spec.count)(params)
+    if needs_approval(row_count):
+        return Output(row_count=row_count, export=_request(spec, kind, operator, params, summary, row_count))
+    access_log.log_event(action=spec.direct_action, target_code=target_code, detail=f"{row_count}件 {summary}")
+    return Output(row_count=row_count, lines=_resolve(spec.lines)(params))
+
+
+def approval_requested_message(output: Output) -> str:
+    """What the asker reads when an output became a request for prior approval."""
+    return (
+        f"{output.row_count:,}件は大量のデータ出力にあたるため、システム管理者の事前承認を申請しました"
+        f"（{output.export.export_id}）。承認後、システム管理者がファイルを複製して受け渡します。"
+    )
+
+
 def export_request(*, operator: Operator, kind: str, params: dict, summary: str) -> ExportFile:
     """File a request for a large output; a system administrator other than the asker decides."""
+    spec = _checked(operator, kind, params)
+    return _request(spec, kind, operator, params, summary, _resolve(spec.count)(params))
+
+
+def _checked(operator: Operator, kind: str, params: dict) -> ExportKind:
     spec = kind_spec(kind)
     ensure_permitted(operator, spec.request_action)
     if spec.authorize:
         _resolve(spec.authorize)(params, operator)
-    row_count = _resolve(spec.count)(params)
+    return spec
+
+
+def _request(spec: ExportKind, kind: str, operator: Operator, params: dict, summary: str, row_count: int) -> ExportFile:
     with transaction.atomic():
         export = ExportFile.objects.create(
             export_id=_new_export_id(),
@@ -254,7 +295,7 @@ def export_copy(*, export: ExportFile, operator: Operator, reason: str) -> Path:
     if export.state != ExportState.READY or not export.file_path:
         raise ExportNotReady()
     path = Path(export.file_path)
-    if not path.is_file() or _sha256_of(path) != export.sha256:
+    if not path.is_file() or file_sha256(path) != (export.size_bytes, export.sha256):
         raise ExportFileMissing()
     copies = access_log_copies(export) + 1
     access_log.log_event(
@@ -263,14 +304,6 @@ def export_copy(*, export: ExportFile, operator: Operator, reason: str) -> Path:
         detail=f"{copies}回目の複製 {export.row_count}件 理由: {reason}",
     )
     return path
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def exports_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
@@ -321,8 +354,3 @@ def access_log_copies(export: ExportFile) -> int:
     return AccessLogEntry.objects.filter(
         action="export.copy", target_code=f"export:{export.export_id}", outcome="ok"
     ).count()
-
-
-def export_lines_preview(kind: str, params: dict) -> Iterator[str]:
-    """The lines an export of ``kind`` would hold (for small outputs served at once)."""
-    return _resolve(kind_spec(kind).lines)(params)

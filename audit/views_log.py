@@ -6,17 +6,18 @@ exporting the log are themselves logged.
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from audit import access_log
-from audit.exports import export_request, needs_approval
+from audit.exports import approval_requested_message, output_or_request
 from audit.forms_log import LogFilterForm
-from audit.log_export import log_export_count, log_export_lines, log_export_params
+from audit.log_export import log_export_params
 from audit.selectors import LogFilter, access_log_entries
 from audit.views_support import add_domain_error, staff_view
+from jukinet.downloads import csv_attachment
 from jukinet.errors import DomainError
 
 PAGE_SIZE = 100
@@ -48,30 +49,20 @@ def log_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_view("audit_log.export")
 def log_export(request: HttpRequest) -> HttpResponse:
-    """Up to settings.LARGE_OUTPUT_ROWS entries download at once; more are a large data output
-    (大量のデータ出力): the request goes to a system administrator's prior approval instead."""
+    """Small exports download at once; a large data output (大量のデータ出力) becomes a request
+    for a system administrator's prior approval (audit.exports decides which)."""
     form, log_filter = _filter_from(request)
     if log_filter is None:
         return render(request, "audit/log.html", {"form": form, "page": None, "query": ""}, status=400)
     params = log_export_params(form.cleaned_data if request.GET else {}, before=timezone.now())
-    count = log_export_count(params)
-    if needs_approval(count):
-        try:
-            export = export_request(
-                operator=request.user, kind="audit_log", params=params, summary=log_filter.describe()[:200]
-            )
-        except DomainError as exc:
-            add_domain_error(form, exc)
-            return render(request, "audit/log.html", {"form": form, "page": None, "query": ""}, status=exc.status)
-        messages.info(
-            request,
-            f"{count:,}件は大量のデータ出力にあたるため、システム管理者の事前承認を申請しました（{export.export_id}）。"
-            "承認後、システム管理者がファイルを複製して受け渡します。",
+    try:
+        output = output_or_request(
+            operator=request.user, kind="audit_log", params=params, summary=log_filter.describe()[:200]
         )
-        return redirect("export_detail", export_id=export.export_id)
-    access_log.log_event(action="audit_log.export", detail=f"{count}件 {log_filter.describe()}"[:500])
-    response = StreamingHttpResponse(log_export_lines(params), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    except DomainError as exc:
+        add_domain_error(form, exc)
+        return render(request, "audit/log.html", {"form": form, "page": None, "query": ""}, status=exc.status)
+    if output.export is not None:
+        messages.info(request, approval_requested_message(output))
+        return redirect("export_detail", export_id=output.export.export_id)
+    return csv_attachment(output.lines, f"access-log-{timezone.localtime():%Y%m%d-%H%M%S}.csv")

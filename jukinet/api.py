@@ -75,6 +75,13 @@ _DRF_CODES = {
 }
 
 
+def json_response(data, status: int = 200) -> JsonResponse:
+    """A machine answer: Japanese unescaped, never cached (it may carry personal data)."""
+    response = JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def error_response(code: str, message: str, status_code: int, field: str | None = None) -> JsonResponse:
     error = {"code": code, "message": message}
     if field:

@@ -8,7 +8,7 @@ UTF-8, a header row), read in chunks as it arrives and never held whole → ``20
 """
 
 from django.conf import settings
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -16,7 +16,8 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 
 from jukinet import consistency as services
 from jukinet import openapi
-from jukinet.api import STATUS_TOO_LARGE, ClientTokenAuthentication, IsCSClient, error_response
+from jukinet.api import STATUS_TOO_LARGE, ClientTokenAuthentication, IsCSClient, error_response, json_response
+from jukinet.downloads import csv_attachment
 from jukinet.models import ConsistencyState, NoticeFile
 
 CSV_TYPES = {"text/csv", "application/csv"}
@@ -91,10 +92,6 @@ class CheckStatusSerializer(serializers.Serializer):
     error = CheckErrorSerializer(allow_null=True, help_text="失敗したときの理由")
 
 
-def _json(data, status: int = 200) -> JsonResponse:
-    return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
-
-
 def _unknown_file() -> JsonResponse:
     return error_response("E_UNKNOWN_FILE", "ファイルは honnin または fuhyo です。", 404)
 
@@ -161,7 +158,7 @@ def consistency_post(request, file: str):
         return error_response("E_TOO_LARGE", message, STATUS_TOO_LARGE)
     raw = request._request  # the HttpRequest: read as a stream, never through request.body
     check = services.consistency_receive(file=file, client=request.user, read=raw.read, content_length=int(declared))
-    return _json({"check_id": check.check_id, "state": check.state, "row_count": check.row_count}, status=202)
+    return json_response({"check_id": check.check_id, "state": check.state, "row_count": check.row_count}, status=202)
 
 
 @extend_schema(
@@ -181,7 +178,7 @@ def consistency_get(request, file: str, check_id: str):
     check = services.check_of_client(file=file, client=request.user, check_id=check_id)
     if check is None:
         return _not_found()
-    return _json(services.consistency_status(check))
+    return json_response(services.consistency_status(check))
 
 
 @extend_schema(
@@ -218,7 +215,4 @@ def consistency_differences(request, file: str, check_id: str):
     if check is None:
         return _not_found()
     lines = services.consistency_differences_download(check=check)
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{check.check_id}-differences.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_attachment(lines, f"{check.check_id}-differences.csv")

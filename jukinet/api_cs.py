@@ -1,6 +1,5 @@
 """The 市町村CS endpoints of API.md §1: update notices and their status."""
 
-from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -13,6 +12,7 @@ from jukinet.api import (
     IsCSClient,
     body_too_large,
     error_response,
+    json_response,
 )
 from jukinet.api_parsers import SafeJSONParser
 from jukinet.models import InboxState, NoticeFile
@@ -116,10 +116,6 @@ _EXAMPLE_NOTICE = {
 }
 
 
-def _json(data, status: int = 200) -> JsonResponse:
-    return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
-
-
 @extend_schema(
     operation_id="cs_notices_post",
     summary="更新通知の送信",
@@ -154,7 +150,7 @@ def notices_post(request, file: str):
         message = f"1回に送れる通知は{MAX_NOTICES_PER_REQUEST:,}件までです。"
         return error_response("E_TOO_MANY_NOTICES", message, STATUS_TOO_LARGE, "notices")
     result = notices_receive(file=file, client=request.user, notices=notices)
-    return _json({"accepted": result.accepted, "rejected": result.rejected}, status=202)
+    return json_response({"accepted": result.accepted, "rejected": result.rejected}, status=202)
 
 
 @extend_schema(
@@ -176,4 +172,4 @@ def notice_get(request, file: str, notice_id: str):
     status = notice_status(file=file, client=request.user, notice_id=notice_id)
     if status is None:
         return error_response("E_NOT_FOUND", "この通知IDの通知は受け付けていません。", 404)
-    return _json(status)
+    return json_response(status)

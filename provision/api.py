@@ -27,7 +27,7 @@ from rest_framework.parsers import JSONParser
 from audit import context
 from fuhyo.services_my_number import MAX_DELIVERIES
 from jukinet import openapi
-from jukinet.api import ClientTokenAuthentication, IsClient, error_response
+from jukinet.api import ClientTokenAuthentication, IsClient, error_response, json_response
 from jukinet.errors import DomainError, InvalidInput
 from provision import selectors, services
 from provision.models import DUTY_CODE_PATTERN, FILES, Duty, Source
@@ -144,12 +144,6 @@ _PROVISION_ID = OpenApiParameter(
 )
 
 
-def _json(data: dict, status: int = 200) -> JsonResponse:
-    response = JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
-    response["Cache-Control"] = "no-store"  # personal data, and a 個人番号 at times
-    return response
-
-
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
@@ -233,7 +227,7 @@ def _unknown_file() -> JsonResponse:
 def duties_get(request):
     """The calling client's own permitted duties (active and registered)."""
     duties = services.client_duties(client=request.user)
-    return _json({"duties": DutySerializer(duties, many=True).data})
+    return json_response({"duties": DutySerializer(duties, many=True).data})
 
 
 @extend_schema(
@@ -285,7 +279,7 @@ def lookup_post(request, file: str):
     except DomainError as exc:
         parse_error = exc
     answer = services.provision_lookup(client=request.user, file=file, data=data, parse_error=parse_error)
-    return _json(answer.as_dict())
+    return json_response(answer.as_dict())
 
 
 @extend_schema(
@@ -312,4 +306,4 @@ def redeliver_post(request, file: str, provision_id: str):
     if file not in FILE_NAMES:
         return _unknown_file()
     answer = services.provision_redeliver(client=request.user, file=file, provision_id=provision_id[:64])
-    return _json(answer.as_dict())
+    return json_response(answer.as_dict())
