@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import signal
 import subprocess
 import sys
@@ -25,7 +24,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from national_fixtures import subprocess_database_url
 from people import make_fuhyo, make_resident, my_number_for, next_code
 
 from audit.approvals import approval_decide
@@ -35,7 +33,7 @@ from jukinet import crypto
 from provision import batch as services
 from provision.batch_csv import decrypt_zip
 from provision.models import BatchJob, BatchOutput, Duty, ProvisionRecord
-from tests.celery_connections import drop_celery_connections
+from tests.worker_fixtures import private_worker, worker_env
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "row_id,juminhyo_code,my_number,name_kana,name,birth_date,sex,address"
@@ -66,69 +64,17 @@ def _test_keyring(module_keyring, settings, monkeypatch):
 
 
 def _worker_env(keyring: crypto.Keyring) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "JUKINET_FIELD_KEYS"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="jukinet.settings_test",
-        DATABASE_URL=subprocess_database_url(),
-        DATABASE_CONN_MAX_AGE="0",  # no idle connection may hold the test database at teardown
-        JUKINET_FIELD_KEYS=keyring.to_json(),
-    )
-    return env
-
-
-def _reroute(app) -> None:
-    """Make this process's Celery app route by the current ``task_routes``. flush_routes() alone
-    is not enough once anything was published: the router is a cached property holding the
-    routes of its time (an earlier test module's publish would send our batches elsewhere)."""
-    app.amqp.flush_routes()
-    app.amqp.__dict__.pop("router", None)
+    return worker_env(JUKINET_FIELD_KEYS=keyring.to_json())
 
 
 @pytest.fixture(scope="module")
 def batch_worker(django_db_setup, django_db_blocker, module_keyring, tmp_path_factory):
     """A real Celery worker (solo pool) on a private queue, for this module's batches."""
-    from jukinet.celery import app
-
     with django_db_blocker.unblock():
         env = _worker_env(module_keyring[1])
-    queue = f"batch-test-{os.getpid()}"
-    hostname = f"batch-test-{os.getpid()}@%h"
-    saved_routes = app.conf.task_routes
-    app.conf.task_routes = {"provision.*": {"queue": queue}}
-    _reroute(app)
-    log_path = tmp_path_factory.mktemp("batch-worker") / "worker.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "-A", "jukinet", "worker", "--pool", "solo", "-Q", queue),
-            *("--loglevel", "INFO", "--hostname", hostname),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the batch worker exited at start: see {log_path}")
-            replies = app.control.ping(timeout=1.0)
-            if any(name.startswith(f"batch-test-{os.getpid()}@") for reply in replies for name in reply):
-                break
-        else:
-            raise RuntimeError("the batch worker did not answer a ping within 60 s")
+    log_dir = tmp_path_factory.mktemp("batch-worker")
+    with private_worker("batch-test", ["provision.*"], log_dir, env=env) as proc:
         yield proc
-    finally:
-        app.conf.task_routes = saved_routes
-        _reroute(app)
-        drop_celery_connections(app)  # no channel of ours may be inherited by a later fork
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 # --- Data -------------------------------------------------------------------------------------

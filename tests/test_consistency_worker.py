@@ -9,15 +9,10 @@ other test run's worker can take — or hand us — a check.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from consistency_sets import FUHYO_COLUMNS, HONNIN_COLUMNS, csv_body, fuhyo_row, honnin_row
-from national_fixtures import subprocess_database_url
 from people import make_fuhyo, make_resident, my_number_for, next_code
 
 from audit.models import AccessLogEntry
@@ -25,64 +20,19 @@ from audit.services import client_issue_direct
 from jukinet import consistency as services
 from jukinet import consistency_compare
 from jukinet.models import ConsistencyCheck, ConsistencyDifference
-from tests.celery_connections import drop_celery_connections
+from tests.worker_fixtures import private_worker, worker_env
 
-ROOT = Path(__file__).resolve().parent.parent
 URL = "/api/cs/v1/{file}/consistency"
-
-
-def _reroute(app) -> None:
-    app.amqp.flush_routes()
-    app.amqp.__dict__.pop("router", None)
 
 
 @pytest.fixture(scope="module")
 def consistency_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real Celery worker (solo pool) on a private queue, for this module's checks."""
-    from jukinet.celery import app
-
     with django_db_blocker.unblock():
-        database_url = subprocess_database_url()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
-    env.update(DJANGO_SETTINGS_MODULE="jukinet.settings_test", DATABASE_URL=database_url, DATABASE_CONN_MAX_AGE="0")
-    queue = f"consistency-test-{os.getpid()}"
-    hostname = f"consistency-test-{os.getpid()}@%h"
-    saved_routes = app.conf.task_routes
-    app.conf.task_routes = {"consistency.*": {"queue": queue}}
-    _reroute(app)
-    log_path = tmp_path_factory.mktemp("consistency-worker") / "worker.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "-A", "jukinet", "worker", "--pool", "solo", "-Q", queue),
-            *("--loglevel", "INFO", "--hostname", hostname),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the consistency worker exited at start: see {log_path}")
-            replies = app.control.ping(timeout=1.0)
-            if any(name.startswith(f"consistency-test-{os.getpid()}@") for reply in replies for name in reply):
-                break
-        else:
-            raise RuntimeError("the consistency worker did not answer a ping within 60 s")
+        env = worker_env()
+    log_dir = tmp_path_factory.mktemp("consistency-worker")
+    with private_worker("consistency-test", ["consistency.*"], log_dir, env=env) as proc:
         yield proc
-    finally:
-        app.conf.task_routes = saved_routes
-        _reroute(app)
-        drop_celery_connections(app)
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def wait_for(check_id: str, state: str = "done", seconds: float = 60) -> ConsistencyCheck:

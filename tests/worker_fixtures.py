@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def worker_env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    """The worker's environment: the test database and settings; keys only as ``extra`` gives them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "JUKINET_FIELD_KEYS"))}
     env.update(
         DJANGO_SETTINGS_MODULE="jukinet.settings_test",
         DATABASE_URL=subprocess_database_url(),
