@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-import hmac
 import logging
 import re
 import secrets
@@ -38,7 +37,7 @@ from honnin.consistency import SPEC as HONNIN_SPEC
 from jukinet import consistency_compare as compare
 from jukinet import consistency_stage as stage
 from jukinet.consistency_spec import FileSpec
-from jukinet.crypto import Keyring, get_keyring
+from jukinet.crypto import get_keyring
 from jukinet.errors import Conflict, InvalidInput, NotFound, PermissionRefused
 from jukinet.models import ConsistencyCheck, ConsistencyDifference, ConsistencyState, DifferenceKind, DifferenceNote
 from jukinet.tasks import wake, wake_on_commit
@@ -115,19 +114,6 @@ def municipality_scope(code: str) -> frozenset[str]:
 # --- Receiving a set ---------------------------------------------------------------------------
 
 
-def _index_function(keyring: Keyring) -> Callable[[str], bytes]:
-    """The keyring's 個人番号 index as one OpenSSL call per value (hmac.digest): the same bytes
-    as ``Keyring.index`` (checked here, falling back to it otherwise), five times faster, which
-    counts for a million rows."""
-    key = keyring.index_key
-
-    def index(value: str) -> bytes:
-        return hmac.digest(key, b"my_number\x00" + value.encode("ascii"), "sha256")
-
-    probe = "000000000000"
-    return index if index(probe) == keyring.index(probe) else keyring.index
-
-
 def _new_check_id() -> str:
     return f"C{timezone.localdate():%Y%m%d}-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
 
@@ -144,7 +130,7 @@ def consistency_receive(
     if content_length > limit:
         raise CsvTooLarge(f"整合性確認のCSVが大きすぎます（{limit:,}バイトまで）。")
     scope = municipality_scope(client.municipality_code)
-    index = _index_function(get_keyring())
+    index = get_keyring().index
     who = f"クライアント {client.client_id} 市町村 {client.municipality_code}"
     try:
         with transaction.atomic():

@@ -14,7 +14,6 @@ the development key file is created by ``scripts/devservices.py`` under ``var/ke
 """
 
 import base64
-import hashlib
 import hmac
 import json
 import os
@@ -105,7 +104,9 @@ class Keyring:
             raise DecryptionError("ciphertext failed authentication") from None
 
     def index(self, value: str) -> bytes:
-        return hmac.new(self.index_key, b"my_number\x00" + value.encode(), hashlib.sha256).digest()
+        # hmac.digest: one OpenSSL call, several times faster than hmac.new(...).digest() for the
+        # same bytes; bulk paths (整合性確認, batch provision) index a million numbers.
+        return hmac.digest(self.index_key, b"my_number\x00" + value.encode(), "sha256")
 
 
 def blob_key_id(blob: bytes) -> str:

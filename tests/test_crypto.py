@@ -29,6 +29,15 @@ def test_two_seals_of_one_number_differ_but_share_the_index():
     assert keyring.index(NUMBER) != keyring.index("621498320257")
 
 
+def test_the_index_is_hmac_sha256_of_the_labelled_number_under_the_index_key():
+    import hashlib
+    import hmac
+
+    keyring = Keyring.generate("k1")
+    expected = hmac.new(keyring.index_key, b"my_number\x00983205673214", hashlib.sha256).digest()
+    assert keyring.index("983205673214") == expected
+
+
 def test_the_index_depends_on_the_secret_key():
     assert Keyring.generate().index(NUMBER) != Keyring.generate().index(NUMBER)
 
