@@ -39,6 +39,7 @@ from audit.permissions import ensure_permitted
 from jukinet import envelope
 from jukinet.errors import Conflict, DomainError, InvalidInput, NotFound
 from jukinet.log_redaction import redact
+from jukinet.text_input import clean_line
 
 READ_SIZE = 1 << 20
 CHUNK_SIZE = envelope.DEFAULT_CHUNK_SIZE  # of the sealed files (tests make it small)
@@ -47,7 +48,6 @@ REASON_MAX = 200
 NOTE_MAX = 300
 # Database names we create or restore into: plain identifiers, short enough for the staging suffix.
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class BackupFailed(DomainError):
@@ -91,12 +91,7 @@ def acting_as(login_id: str, command: str):
 
 
 def _clean_text(value: str, *, limit: int, label: str, field: str) -> str:
-    value = (value or "").strip()
-    if _CONTROL.search(value):
-        raise InvalidInput(f"{label}に制御文字は使えません。", code="E_BACKUP_TEXT", field=field)
-    if len(value) > limit:
-        raise InvalidInput(f"{label}は{limit}文字以内で入力してください。", code="E_BACKUP_TEXT", field=field)
-    return value
+    return clean_line(value, label=label, field=field, limit=limit, code="E_BACKUP_TEXT", required=False)
 
 
 # --- PostgreSQL: connection parameters and client programs ---------------------------------

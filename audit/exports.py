@@ -43,6 +43,7 @@ from audit.backups import file_sha256
 from audit.models import ApprovalState, ExportFile, ExportState, Operator, OutputApproval
 from audit.permissions import ensure_permitted
 from jukinet.errors import Conflict, InvalidInput, NotFound
+from jukinet.text_input import clean_line
 
 logger = logging.getLogger(__name__)
 
@@ -288,10 +289,7 @@ def _write(export: ExportFile) -> str:
 def export_copy(*, export: ExportFile, operator: Operator, reason: str) -> Path:
     """A system administrator copies a produced file off the server: checked, then logged."""
     ensure_permitted(operator, "export.copy")
-    reason = " ".join((reason or "").split())
-    if not reason or len(reason) > REASON_MAX:
-        message = f"複製の理由（持ち出し先など）を{REASON_MAX}文字以内で入力してください。"
-        raise InvalidInput(message, code="E_EXPORT_REASON", field="reason")
+    reason = clean_line(reason, label="複製の理由", field="reason", limit=REASON_MAX, code="E_EXPORT_REASON")
     if export.state != ExportState.READY or not export.file_path:
         raise ExportNotReady()
     path = Path(export.file_path)

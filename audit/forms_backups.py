@@ -52,7 +52,7 @@ class MediaCheckForm(JapaneseForm):
         max_length=500,
         required=False,
         help_text="見当たらない媒体があるときは必須です（状況、捜索、報告先）。",
-        widget=forms.Textarea(attrs={"class": "wide", "rows": 3}),
+        widget=forms.TextInput(attrs={"class": "wide", "autocomplete": "off"}),
     )
 
     def __init__(self, *args, candidates=(), **kwargs):

@@ -19,6 +19,7 @@ from audit import access_log
 from audit.models import BackupRecord, MediaCheck, Operator, StoredFileKind
 from audit.permissions import ensure_permitted
 from jukinet.errors import InvalidInput
+from jukinet.text_input import clean_line
 
 WITNESS_MAX = 100
 NOTE_MAX = 500
@@ -33,13 +34,8 @@ def media_check_candidates() -> QuerySet[BackupRecord]:
 
 def media_check_record(*, operator: Operator, confirmed: list[int], witness: str, note: str = "") -> MediaCheck:
     ensure_permitted(operator, "backup.media_check")
-    witness = " ".join((witness or "").split())
-    note = " ".join((note or "").split())
-    if not witness or len(witness) > WITNESS_MAX:
-        message = f"立会者を{WITNESS_MAX}文字以内で入力してください。"
-        raise InvalidInput(message, code="E_MEDIA_WITNESS", field="witness")
-    if len(note) > NOTE_MAX:
-        raise InvalidInput(f"備考は{NOTE_MAX}文字以内で入力してください。", code="E_MEDIA_NOTE", field="note")
+    witness = clean_line(witness, label="立会者", field="witness", limit=WITNESS_MAX, code="E_MEDIA_WITNESS")
+    note = clean_line(note, label="備考", field="note", limit=NOTE_MAX, code="E_MEDIA_NOTE", required=False)
     with transaction.atomic():
         expected = set(media_check_candidates().values_list("pk", flat=True))
         ticked = set(confirmed)

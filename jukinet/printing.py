@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from django.db import connection, transaction
@@ -20,9 +19,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit import access_log, context
-from jukinet.errors import InvalidInput, PermissionRefused
+from jukinet.errors import PermissionRefused
 from jukinet.models import NoticeFile, PrintKind, PrintRecord
 from jukinet.pdf import Block, render_pdf
+from jukinet.text_input import clean_line
 
 __all__ = ["REASON_MAX_LENGTH", "clean_reason", "print_document", "print_records"]
 
@@ -33,18 +33,7 @@ _PURPOSE = re.compile(r"[a-z_]{0,40}")
 
 def clean_reason(reason: object) -> str:
     """The reason for a print: required, at most 200 characters, one line of visible text."""
-    if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("印刷の理由を入力してください。", code="E_PRINT_REASON", field="reason")
-    reason = reason.strip()
-    if len(reason) > REASON_MAX_LENGTH:
-        raise InvalidInput(
-            f"印刷の理由は{REASON_MAX_LENGTH}文字以内で入力してください。", code="E_PRINT_REASON", field="reason"
-        )
-    # Control characters (a line break, NUL) and invisible format characters (bidi overrides,
-    # zero-width spaces) would make the ledger read differently from what is stored.
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in reason):
-        raise InvalidInput("印刷の理由に改行・制御文字は使えません。", code="E_PRINT_REASON", field="reason")
-    return reason
+    return clean_line(reason, label="印刷の理由", field="reason", limit=REASON_MAX_LENGTH, code="E_PRINT_REASON")
 
 
 def _reserve_id() -> int:
