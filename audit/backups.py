@@ -39,12 +39,11 @@ from audit.permissions import ensure_permitted
 from jukinet import envelope
 from jukinet.errors import Conflict, DomainError, InvalidInput, NotFound
 from jukinet.log_redaction import redact
-from jukinet.text_input import clean_line
+from jukinet.text_input import REASON_MAX, clean_line
 
 READ_SIZE = 1 << 20
 CHUNK_SIZE = envelope.DEFAULT_CHUNK_SIZE  # of the sealed files (tests make it small)
 SUFFIX = ".jkenc"
-REASON_MAX = 200
 NOTE_MAX = 300
 # Database names we create or restore into: plain identifiers, short enough for the staging suffix.
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")

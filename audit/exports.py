@@ -43,11 +43,10 @@ from audit.backups import file_sha256
 from audit.models import ApprovalState, ExportFile, ExportState, Operator, OutputApproval
 from audit.permissions import ensure_permitted
 from jukinet.errors import Conflict, InvalidInput, NotFound
-from jukinet.text_input import clean_line
+from jukinet.text_input import REASON_MAX, clean_line
 
 logger = logging.getLogger(__name__)
 
-REASON_MAX = 200
 _ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # A produce left in "producing" this long without a file is retried by the sweep.
 _PRODUCE_STALE = dt.timedelta(minutes=30)

@@ -1,5 +1,7 @@
 from django import forms
 
+from jukinet.text_input import REASON_MAX
+
 
 class JapaneseForm(forms.Form):
     """Labels without Django's trailing colon (Japanese forms do not use one)."""
@@ -62,4 +64,20 @@ class UnlockForm(JapaneseForm):
         label="パスワード",
         max_length=128,
         widget=forms.PasswordInput(attrs={"autofocus": True, "autocomplete": "current-password"}),
+    )
+
+
+class CopyReasonForm(JapaneseForm):
+    """Why a file (a sealed backup, a produced export) is copied off the server: every copy is logged with it."""
+
+    reason = forms.CharField(
+        label="複製の理由（持ち出し先・用途）",
+        max_length=REASON_MAX,
+        help_text=f"{REASON_MAX}文字以内。例: 週次の媒体保管（金庫）、"
+        "監査資料として監査委員事務局へ暗号化USBで受け渡し。",
+        error_messages={
+            "required": "複製の理由を入力してください。",
+            "max_length": f"理由は{REASON_MAX}文字以内で入力してください。",
+        },
+        widget=forms.TextInput(attrs={"class": "wide", "autocomplete": "off", "autofocus": True}),
     )

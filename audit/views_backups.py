@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit import access_log
 from audit.backups import backup_copies, backup_copy, backup_get, backup_register, file_state
-from audit.forms_backups import CopyForm, MediaCheckForm, RegisterFilterForm
+from audit.forms import CopyReasonForm
+from audit.forms_backups import MediaCheckForm, RegisterFilterForm
 from audit.media_checks import media_check_candidates, media_check_overdue, media_check_record, media_checks_recent
 from audit.models import BackupRecord
 from audit.permissions import permitted
@@ -52,11 +53,11 @@ def register_list(request: HttpRequest) -> HttpResponse:
 
 
 def _render_detail(
-    request: HttpRequest, record: BackupRecord, form: CopyForm | None = None, status: int = 200, error: str = ""
+    request: HttpRequest, record: BackupRecord, form: CopyReasonForm | None = None, status: int = 200, error: str = ""
 ) -> HttpResponse:
     context = {
         "record": _decorate(record),
-        "form": form or CopyForm(),
+        "form": form or CopyReasonForm(),
         "can_copy": permitted(request.user, "backup.copy"),
         "copies": backup_copies(record)[:50],
         "error": error,
@@ -83,7 +84,7 @@ def register_detail(request: HttpRequest, backup_pk: int) -> HttpResponse:
 @staff_view("backup.copy")
 def register_copy(request: HttpRequest, backup_pk: int) -> HttpResponse:
     record = _record_or_404(backup_pk)
-    form = CopyForm(request.POST)
+    form = CopyReasonForm(request.POST)
     if not form.is_valid():
         return _render_detail(request, record, form, status=400)
     try:

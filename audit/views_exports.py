@@ -5,30 +5,20 @@ personal data itself. Only a system administrator copies a produced file (``expo
 giving a reason; every copy is logged (audit.exports). docs/approvals.md.
 """
 
-from django import forms
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from audit import access_log
-from audit.exports import REASON_MAX, access_log_copies, export_copy, export_get, exports_all, kind_spec
-from audit.forms import JapaneseForm
+from audit.exports import access_log_copies, export_copy, export_get, exports_all, kind_spec
+from audit.forms import CopyReasonForm
 from audit.models import ExportFile, ExportState
 from audit.permissions import permitted
 from audit.views_support import add_domain_error, staff_view
 from jukinet.errors import DomainError
 
 PAGE_SIZE = 50
-
-
-class CopyForm(JapaneseForm):
-    reason = forms.CharField(
-        label="複製の理由（持ち出し先・用途）",
-        max_length=REASON_MAX,
-        help_text="例: 監査資料として監査委員事務局へ暗号化USBで受け渡し",
-        widget=forms.TextInput(attrs={"class": "wide", "autocomplete": "off", "autofocus": True}),
-    )
 
 
 def _decorate(export: ExportFile) -> ExportFile:
@@ -48,11 +38,11 @@ def export_list(request: HttpRequest) -> HttpResponse:
     return render(request, "exports/list.html", {"page": page})
 
 
-def _render_detail(request: HttpRequest, export: ExportFile, form: CopyForm | None = None, status: int = 200):
+def _render_detail(request: HttpRequest, export: ExportFile, form: CopyReasonForm | None = None, status: int = 200):
     can_copy = permitted(request.user, "export.copy") and export.state == ExportState.READY
     context = {
         "export": _decorate(export),
-        "form": form or CopyForm(),
+        "form": form or CopyReasonForm(),
         "can_copy": can_copy,
         "copies": access_log_copies(export),
     }
@@ -75,7 +65,7 @@ def export_copy_view(request: HttpRequest, export_id: str) -> HttpResponse:
     export = export_get(export_id=export_id[:40])
     if export is None:
         raise Http404("出力が見つかりません。")
-    form = CopyForm(request.POST)
+    form = CopyReasonForm(request.POST)
     if not form.is_valid():
         return _render_detail(request, export, form, status=400)
     try:

@@ -22,11 +22,11 @@ from audit import access_log, context
 from jukinet.errors import PermissionRefused
 from jukinet.models import NoticeFile, PrintKind, PrintRecord
 from jukinet.pdf import Block, render_pdf
-from jukinet.text_input import clean_line
+from jukinet.text_input import REASON_MAX, clean_line
 
 __all__ = ["REASON_MAX_LENGTH", "clean_reason", "print_document", "print_records"]
 
-REASON_MAX_LENGTH = 200
+REASON_MAX_LENGTH = REASON_MAX
 _CODE = re.compile(r"[0-9]{11}")
 _PURPOSE = re.compile(r"[a-z_]{0,40}")
 

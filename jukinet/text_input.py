@@ -11,6 +11,8 @@ import unicodedata
 from jukinet.errors import InvalidInput
 
 _INVISIBLE = ("Cc", "Cf", "Cs")
+# A reason given for an action (a print, a copy): long enough for "who, where to, why".
+REASON_MAX = 200
 
 
 def clean_line(value: object, *, label: str, field: str, limit: int, code: str, required: bool = True) -> str:
