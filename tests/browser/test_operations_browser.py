@@ -94,3 +94,55 @@ def test_the_system_administrator_sees_exports_backups_and_consistency(page, liv
     page.goto(f"{base}/approvals/")
     assert page.evaluate("getComputedStyle(document.querySelector('th.num')).textAlign") == "right"
     assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
+
+
+def test_the_progress_scripts_move_the_bars_and_reload_when_work_finishes(page, live_server, staff_login):
+    """poll.js under progress.js (batch provision) and consistency.js (整合性確認)."""
+    import io
+
+    from consistency_sets import HONNIN_COLUMNS, csv_body, honnin_row
+    from django.utils import timezone
+    from people import make_resident, my_number_for
+
+    from audit.services import client_issue_direct
+    from jukinet import consistency as consistency_services
+    from jukinet.models import ConsistencyCheck
+    from provision.models import BatchJob
+
+    problems = _watch_console(page)
+    staff_login("gyomu", "teikyo", login_id="progress-browser", duties=["honnin"])
+    base = live_server.url
+
+    # 整合性確認: a check received, then compared while the page watches.
+    cs = client_issue_direct(kind="cs", name="川越市CS", municipality_code="112011")
+    people = [make_resident(municipality_code="112011", my_number=my_number_for(700 + i)) for i in range(3)]
+    body = io.BytesIO(csv_body([honnin_row(p, my_number_for(700 + i)) for i, p in enumerate(people)], HONNIN_COLUMNS))
+    check = consistency_services.consistency_receive(file="honnin", client=cs.client, read=body.read, content_length=0)
+    ConsistencyCheck.objects.filter(pk=check.pk).update(state="comparing", progress=0.5)
+    page.goto(f"{base}/consistency/{check.check_id}/")
+    page.wait_for_function("() => document.querySelector('progress').value === 0.5")
+    assert consistency_services.consistency_compare(check_id=check.check_id) == "done"
+    page.wait_for_selector("text=完了", timeout=20_000)  # reloaded by the script
+    assert page.locator("[data-check-live]").count() == 0
+
+    # 一括提供: a running batch whose counter moves, then finishes.
+    batch = BatchJob.objects.create(
+        batch_id="B20261127-PROGRESS",
+        file="honnin",
+        duty_code="J-900",
+        recipient="試験課",
+        submitted_by="progress-browser",
+        submitted_at=timezone.now(),
+        conditions=b"x",
+        row_count=10,
+        state="running",
+        rows_done=2,
+        counts={"provided": 2, "not_found": 0, "failed": 0},
+    )
+    page.goto(f"{base}/provision/batches/{batch.batch_id}/")
+    page.wait_for_selector("[data-batch-live]")
+    BatchJob.objects.filter(pk=batch.pk).update(rows_done=7, counts={"provided": 6, "not_found": 1, "failed": 0})
+    page.wait_for_function("() => document.querySelector('[data-field=rows]').textContent.trim() === '7/10'")
+    BatchJob.objects.filter(pk=batch.pk).update(state="failed", rows_done=7, error_message="試験")
+    page.wait_for_function("() => !document.querySelector('[data-batch-live]')", timeout=20_000)
+    assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems

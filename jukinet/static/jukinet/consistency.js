@@ -1,17 +1,9 @@
-// 整合性確認: poll each live check's JSON status (data-check-status-url, data-check-live) and
-// update its progress bar and counts in place. When a check finishes, the page reloads once so
-// the server draws what a finished check offers (the differences). Without JavaScript the page
-// still works: it has a 再読み込み link.
+// 整合性確認: each live check (data-check-live, data-check-status-url) has its progress bar and
+// counts updated in place (poll.js loops). Without JavaScript the page has a 再読み込み link.
 (function () {
   "use strict";
   var FINAL = { done: true, failed: true };
   var FIELDS = ["matched", "missing_here", "missing_there", "different", "code_differs"];
-  var delay = 2000;
-  var timer = null;
-
-  function live() {
-    return Array.prototype.slice.call(document.querySelectorAll("[data-check-live][data-check-status-url]"));
-  }
 
   function set(element, name, text) {
     var target = element.querySelector('[data-field="' + name + '"]');
@@ -28,38 +20,17 @@
     });
   }
 
-  function ask(element) {
-    return fetch(element.getAttribute("data-check-status-url"), {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    }).then(function (response) {
-      if (!response.ok) throw new Error(String(response.status));
-      return response.json();
-    }).then(function (status) {
-      update(element, status);
-      return FINAL[status.state] === true;
-    });
-  }
-
-  function poll() {
-    var elements = live();
-    if (!elements.length) return;
-    Promise.all(elements.map(ask))
-      .then(function (finished) {
-        if (finished.indexOf(true) !== -1) { window.location.reload(); return; }
-        delay = 2000;
-        timer = setTimeout(poll, delay);
-      })
-      .catch(function () {
-        delay = Math.min(delay * 2, 30000); // the server or the session is away: back off
-        timer = setTimeout(poll, delay);
+  window.jukinetPoll(function () {
+    var elements = Array.prototype.slice.call(document.querySelectorAll("[data-check-live][data-check-status-url]"));
+    if (!elements.length) return null;
+    var asked = elements.map(function (element) {
+      return window.jukinetGetJson(element.getAttribute("data-check-status-url")).then(function (status) {
+        update(element, status);
+        return FINAL[status.state] === true;
       });
-  }
-
-  // A locked screen (idle.js) hides the page; stop asking while nobody looks.
-  document.addEventListener("visibilitychange", function () {
-    clearTimeout(timer);
-    if (!document.hidden) poll();
+    });
+    return Promise.all(asked).then(function (finished) {
+      return { finished: finished.indexOf(true) !== -1, waiting: false };
+    });
   });
-  timer = setTimeout(poll, delay);
 })();

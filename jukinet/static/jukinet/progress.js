@@ -1,19 +1,11 @@
-// Batch progress: poll the project's own JSON status endpoint and update the bars in place.
-// Rows carry data-batch-id (and data-batch-live while not finished) inside a container with
-// data-batch-status-url. When a batch reaches a final state the page reloads once, so the
-// server draws what that state offers (the download, the password form).
+// Batch progress: rows carry data-batch-id (and data-batch-live while not finished) inside a
+// container with data-batch-status-url; one request asks for all live rows (poll.js loops).
 (function () {
   "use strict";
   var container = document.querySelector("[data-batch-status-url]");
   if (!container) return;
   var url = container.getAttribute("data-batch-status-url");
   var FINAL = { done: true, rejected: true, failed: true };
-  var delay = 2000;
-  var timer = null;
-
-  function live() {
-    return Array.prototype.slice.call(container.querySelectorAll("[data-batch-live]"));
-  }
 
   function update(row, status) {
     var bar = row.querySelector("progress");
@@ -26,43 +18,20 @@
     if (state) { state.textContent = status.state_label; state.className = "state-" + status.state; }
   }
 
-  function poll() {
-    var rows = live();
-    if (!rows.length) return;
+  window.jukinetPoll(function () {
+    var rows = Array.prototype.slice.call(container.querySelectorAll("[data-batch-live]"));
+    if (!rows.length) return null;
     var ids = rows.map(function (row) { return row.getAttribute("data-batch-id"); });
-    fetch(url + "?ids=" + encodeURIComponent(ids.join(",")), {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    })
-      .then(function (response) {
-        if (!response.ok) throw new Error(String(response.status));
-        return response.json();
-      })
-      .then(function (data) {
-        var finished = false;
-        var moving = false;
-        rows.forEach(function (row) {
-          var status = data.batches[row.getAttribute("data-batch-id")];
-          if (!status) return;
-          update(row, status);
-          if (FINAL[status.state]) finished = true;
-          if (status.state === "running" || status.state === "approved") moving = true;
-        });
-        if (finished) { window.location.reload(); return; }
-        // Every 2 s while a batch runs; every 10 s while they only wait for an approval.
-        delay = moving ? 2000 : 10000;
-        timer = setTimeout(poll, delay);
-      })
-      .catch(function () {
-        delay = Math.min(delay * 2, 30000); // the server or the session is away: back off
-        timer = setTimeout(poll, delay);
+    return window.jukinetGetJson(url + "?ids=" + encodeURIComponent(ids.join(","))).then(function (data) {
+      var result = { finished: false, waiting: true };
+      rows.forEach(function (row) {
+        var status = data.batches[row.getAttribute("data-batch-id")];
+        if (!status) return;
+        update(row, status);
+        if (FINAL[status.state]) result.finished = true;
+        if (status.state === "running" || status.state === "approved") result.waiting = false;
       });
-  }
-
-  // A locked screen (idle.js) hides the page; stop asking while nobody looks.
-  document.addEventListener("visibilitychange", function () {
-    clearTimeout(timer);
-    if (!document.hidden) poll();
+      return result;
+    });
   });
-  timer = setTimeout(poll, delay);
 })();
